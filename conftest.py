@@ -5,4 +5,5 @@ endpoint, Redis, ...). Add a module here when you add one.
 """
 
 pytest_plugins = [
+    "tests.fixtures.dynamodb",
 ]
