@@ -1,0 +1,128 @@
+"""Nearest-replica lookups in the DynamoDB global table.
+
+boto3 is imported on first use, not at module import: most invocations are
+cache hits and a cold start should not pay for the SDK before it needs it.
+One client per region is created once and reused for the container's life.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+
+class LookupFailed(Exception):
+    """No replica answered."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{region}: {error}" for region, error in errors))
+        self.errors = errors
+
+
+def area_of(region: str) -> str:
+    return region.split("-", 1)[0]
+
+
+def order_regions(current: str | None, regions: Sequence[str]) -> list[str]:
+    """Replica regions nearest first: the same region, then the same area
+    (``eu-``, ``us-``, ``ap-`` ...), then the rest in configured order."""
+    ordered: list[str] = []
+    if current and current in regions:
+        ordered.append(current)
+    if current:
+        area = area_of(current)
+        ordered.extend(r for r in regions if area_of(r) == area and r not in ordered)
+    ordered.extend(r for r in regions if r not in ordered)
+    return ordered
+
+
+def boto3_client_factory(connect_timeout: float, read_timeout: float) -> Callable:
+    def make(region: str, endpoint_url: str | None):
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            # Retries are ours (one per region, then the next region): botocore's
+            # back-off can sleep for up to a second, far too long at the edge.
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            tcp_keepalive=True,
+        )
+        return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
+
+    return make
+
+
+class ReplicaReader:
+    """GetItem on the nearest replica, one retry, then the next replica."""
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        regions: Sequence[str],
+        current_region: str | None,
+        endpoint_url: str | None = None,
+        endpoint_urls: dict[str, str] | None = None,
+        retries_per_region: int = 1,
+        client_factory: Callable,
+    ) -> None:
+        self.table = table
+        self.regions = order_regions(current_region, regions)
+        self._endpoint_url = endpoint_url
+        self._endpoint_urls = endpoint_urls or {}
+        self._attempts = 1 + retries_per_region
+        self._client_factory = client_factory
+        self._clients: dict[str, object] = {}
+
+    def _client(self, region: str):
+        client = self._clients.get(region)
+        if client is None:
+            endpoint = self._endpoint_urls.get(region, self._endpoint_url)
+            client = self._clients[region] = self._client_factory(region, endpoint)
+        return client
+
+    def get(self, host: str) -> tuple[dict | None, str]:
+        """``(item or None, region that answered)``; raises LookupFailed."""
+        errors: list[tuple[str, str]] = []
+        for region in self.regions:
+            for _ in range(self._attempts):
+                try:
+                    response = self._client(region).get_item(
+                        TableName=self.table,
+                        Key={"host": {"S": host}},
+                        ProjectionExpression="workspace_id, #state, version",
+                        ExpressionAttributeNames={"#state": "state"},
+                    )
+                except Exception as exc:  # noqa: BLE001 - any failure means: ask elsewhere
+                    errors.append((region, f"{type(exc).__name__}: {exc}"))
+                    if _is_permanent(exc):
+                        break
+                    continue
+                return response.get("Item"), region
+        raise LookupFailed(errors)
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """A client error that a retry in the same region will not fix (missing
+    table, access denied, ...): skip straight to the next replica."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = response.get("Error", {}).get("Code", "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+    return 400 <= status < 500 and "Throttl" not in code and code != "RequestLimitExceeded"
+
+
+def servable_workspace(item: dict | None) -> str | None:
+    """The workspace to serve for a stored item, or None (absent, ``gone``,
+    or malformed: never guess a tenant)."""
+    if not item:
+        return None
+    try:
+        if item["state"]["S"] != "serve":
+            return None
+        workspace = item["workspace_id"]["S"]
+    except (KeyError, TypeError):
+        return None
+    return workspace or None
