@@ -1,0 +1,3 @@
+from devdns.cli import main
+
+raise SystemExit(main())
