@@ -1,0 +1,3 @@
+"""The integrations API's URLs, mounted under /api/v1/."""
+
+urlpatterns: list = []

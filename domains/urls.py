@@ -1,0 +1,4 @@
+"""The tenant web UI's URLs."""
+
+app_name = "domains"
+urlpatterns: list = []
