@@ -1,0 +1,235 @@
+"""Local stand-in for CloudFront in front of the demo origin.
+
+    python -m edgelocal.cloudfront --port 8080 --origin http://127.0.0.1:8081 \
+        --origin-secret SECRET [--edge-config FILE] [--dynamodb-endpoint URL] [--table NAME]
+
+Every request becomes an origin-request event of the documented Lambda@Edge
+shape and goes through the real ``edge_function.handler.lambda_handler``
+(nothing is cached here, so the handler runs on every request). A generated
+response (404, 503) is returned as is; otherwise the request, as the handler
+modified it, is sent to the origin with the origin secret as an origin custom
+header, and the origin's answer is returned.
+
+The handler reads its settings from ``$EDGE_CONFIG``: this module writes the
+edge config (``--edge-config``, default ``edgelocal/edge_config.json``, plus
+the command-line overrides) to a temporary file and points ``EDGE_CONFIG`` at
+it before importing the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import sys
+import tempfile
+import threading
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler
+
+from ._http import HOP_BY_HOP, SECRET_HEADER, Server, announce, default_secret, require_loopback
+
+DEFAULT_EDGE_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "edge_config.json")
+DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
+
+
+def build_event(
+    *,
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    client_ip: str,
+    origin: urllib.parse.SplitResult,
+    secret_header: str,
+    secret: str,
+) -> dict:
+    uri, _, querystring = path.partition("?")
+    cf_headers: dict[str, list[dict]] = {}
+    for key, value in headers:
+        if key.lower() in HOP_BY_HOP:
+            continue
+        cf_headers.setdefault(key.lower(), []).append({"key": key, "value": value})
+    cf_headers.setdefault("x-forwarded-for", []).append({"key": "X-Forwarded-For", "value": client_ip})
+    cf_headers["via"] = [{"key": "Via", "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)"}]
+    return {
+        "Records": [
+            {
+                "cf": {
+                    "config": {
+                        "distributionDomainName": DISTRIBUTION_DOMAIN,
+                        "distributionId": "EDGELOCAL",
+                        "eventType": "origin-request",
+                        "requestId": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+                    },
+                    "request": {
+                        "clientIp": client_ip,
+                        "headers": cf_headers,
+                        "method": method,
+                        "querystring": querystring,
+                        "uri": uri or "/",
+                        "origin": {
+                            "custom": {
+                                "customHeaders": {secret_header: [{"key": secret_header, "value": secret}]},
+                                "domainName": origin.hostname,
+                                "keepaliveTimeout": 5,
+                                "path": origin.path.rstrip("/"),
+                                "port": origin.port or (443 if origin.scheme == "https" else 80),
+                                "protocol": origin.scheme,
+                                "readTimeout": 30,
+                                "sslProtocols": ["TLSv1.2"],
+                            }
+                        },
+                    },
+                }
+            }
+        ]
+    }
+
+
+def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: str = SECRET_HEADER):
+    origin = urllib.parse.urlsplit(origin_url)
+    # Lambda runs one event at a time per container; so does this stand-in.
+    invoke_lock = threading.Lock()
+
+    class CloudFrontHandler(BaseHTTPRequestHandler):
+        server_version = "CloudFront-edgelocal"
+
+        def do_GET(self) -> None:
+            self._handle()
+
+        do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            event = build_event(
+                method=self.command,
+                path=self.path,
+                headers=list(self.headers.items()),
+                client_ip=self.client_address[0],
+                origin=origin,
+                secret_header=secret_header,
+                secret=secret,
+            )
+            try:
+                with invoke_lock:
+                    result = lambda_handler(event, None)
+            except Exception as exc:  # CloudFront answers 503 when the function fails
+                self.log_error("edge function failed: %r", exc)
+                self._reply(503, [("Content-Type", "text/plain")], b"edge function error\n")
+                return
+            if "status" in result:
+                self._generated(result)
+            else:
+                self._forward(result, body)
+
+        def _generated(self, result: dict) -> None:
+            payload = result.get("body") or ""
+            data = base64.b64decode(payload) if result.get("bodyEncoding") == "base64" else payload.encode()
+            headers = [(h["key"], h["value"]) for values in (result.get("headers") or {}).values() for h in values]
+            self._reply(int(result["status"]), headers, data, cache="Error" if int(result["status"]) >= 400 else "Miss")
+
+        def _forward(self, request: dict, body: bytes) -> None:
+            target = request["origin"]["custom"]
+            path = target.get("path", "") + request["uri"]
+            if request.get("querystring"):
+                path += "?" + request["querystring"]
+            headers = [
+                (h["key"], h["value"])
+                for name, values in request["headers"].items()
+                if name not in HOP_BY_HOP and name != "content-length"
+                for h in values
+            ]
+            headers += [(h["key"], h["value"]) for values in target.get("customHeaders", {}).values() for h in values]
+            connection_class = http.client.HTTPSConnection if target["protocol"] == "https" else http.client.HTTPConnection
+            conn = connection_class(target["domainName"], target["port"], timeout=target.get("readTimeout", 30))
+            try:
+                conn.putrequest(request["method"], path, skip_host=True, skip_accept_encoding=True)
+                for key, value in headers:
+                    conn.putheader(key, value)
+                if body:
+                    conn.putheader("Content-Length", str(len(body)))
+                conn.endheaders(body or None)
+                response = conn.getresponse()
+                data = response.read()
+            except OSError as exc:
+                self.log_error("origin unreachable: %r", exc)
+                self._reply(502, [("Content-Type", "text/plain")], b"502 Bad Gateway: origin unreachable\n", cache="Error")
+                return
+            finally:
+                conn.close()
+            passed = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"]
+            self._reply(response.status, passed, data)
+
+        def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes, cache: str = "Miss") -> None:
+            self.send_response(status)
+            for key, value in headers:
+                if key.lower() not in ("content-length", "server", "date"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Via", "1.1 edgelocal (CloudFront)")
+            self.send_header("X-Cache", f"{cache} from cloudfront")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+    return CloudFrontHandler
+
+
+def prepare_edge_config(path: str, overrides: dict) -> str:
+    """Write the effective edge config to a temp file and return its path."""
+    with open(path, encoding="utf-8") as fh:
+        config = json.load(fh)
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    fd, out = tempfile.mkstemp(prefix="edge-config-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(config, fh)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m edgelocal.cloudfront", description="Local CloudFront stand-in.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--origin", default="http://127.0.0.1:8081", help="origin base URL (the demo origin)")
+    parser.add_argument("--origin-secret", default=default_secret(), help="sent as an origin custom header")
+    parser.add_argument("--origin-secret-header", default=SECRET_HEADER)
+    parser.add_argument(
+        "--edge-config",
+        default=os.environ.get("EDGE_CONFIG") or DEFAULT_EDGE_CONFIG,
+        help="edge function JSON config (default $EDGE_CONFIG or edgelocal/edge_config.json)",
+    )
+    parser.add_argument("--dynamodb-endpoint", default=os.environ.get("EDGE_DYNAMODB_ENDPOINT"), help="overrides endpoint_url")
+    parser.add_argument("--table", default=None, help="overrides table_name")
+    args = parser.parse_args(argv)
+    require_loopback(args.host)
+
+    config_path = prepare_edge_config(args.edge_config, {"endpoint_url": args.dynamodb_endpoint, "table_name": args.table})
+    os.environ["EDGE_CONFIG"] = config_path
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    with open(config_path, encoding="utf-8") as fh:
+        local_endpoint = json.load(fh).get("endpoint_url") or None
+    if local_endpoint:
+        # A local endpoint accepts any credentials; never pick up real ones for it.
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(key, "testing")
+
+    from edge_function.handler import lambda_handler  # after EDGE_CONFIG is set
+
+    server = Server((args.host, args.port), make_handler(lambda_handler, args.origin, args.origin_secret, args.origin_secret_header.lower()))
+    announce("cloudfront stand-in", server)
+    print(f"  edge config {config_path} (from {args.edge_config}); origin {args.origin}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        os.unlink(config_path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
