@@ -6,4 +6,5 @@ endpoint, Redis, ...). Add a module here when you add one.
 
 pytest_plugins = [
     "tests.fixtures.dynamodb",
+    "tests.fixtures.dns",
 ]
