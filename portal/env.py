@@ -54,3 +54,12 @@ def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blanks and surrounding spaces are dropped."""
     raw = os.environ.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_int_list(name: str, default: str) -> list[int]:
+    """A comma-separated list of whole numbers, e.g. back-off steps in seconds."""
+    items = env_list(name, default)
+    try:
+        return [int(item) for item in items]
+    except ValueError:
+        raise ImproperEnvironment(f"{name} must be comma-separated whole numbers, not {os.environ.get(name)!r}") from None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from portal.env import env_bool, env_float, env_int, env_list, env_str
+from portal.env import env_bool, env_float, env_int, env_int_list, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -114,6 +114,51 @@ CNAME_ZONE = env_str("CNAME_ZONE", "domain.ve.ai").strip().lower().rstrip(".")
 PLATFORM_ZONES = [z.lower().rstrip(".") for z in env_list("PLATFORM_ZONES", "ve.ai")]
 MAX_DOMAINS_PER_WORKSPACE = env_int("MAX_DOMAINS_PER_WORKSPACE", 20)
 
+# --- DNS verification ---------------------------------------------------------
+
+# Resolvers used to find a zone's name servers (comma-separated ip[:port]);
+# empty means the system's. Tests and the local stack point both at devdns.
+DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")
+# The port authoritative name servers are asked on (53 everywhere but loopback).
+DNS_NAMESERVER_PORT = env_int("DNS_NAMESERVER_PORT", 53)
+# Seconds per query to one server.
+DNS_TIMEOUT = env_float("DNS_TIMEOUT", 2.0)
+# When set, an apex domain's A/AAAA records must all be among these addresses.
+EDGE_APEX_ADDRESSES = env_list("EDGE_APEX_ADDRESSES", "")
+# Threads one batch of checks runs on; each mostly waits on the network.
+DNS_CHECK_CONCURRENCY = env_int("DNS_CHECK_CONCURRENCY", 64)
+
+# The check schedule, all in seconds. A pending domain is checked every
+# DOMAIN_PENDING_FAST_INTERVAL for DOMAIN_PENDING_FAST_WINDOW after it was added
+# (tenants usually publish the record right away), then at growing steps of
+# DOMAIN_CHECK_BACKOFF (the last step repeats), and fails after
+# DOMAIN_PENDING_GIVE_UP. A misconfigured domain follows the same steps from
+# the moment it broke, until its grace period ends.
+DOMAIN_PENDING_FAST_INTERVAL = env_int("DOMAIN_PENDING_FAST_INTERVAL", 15)
+DOMAIN_PENDING_FAST_WINDOW = env_int("DOMAIN_PENDING_FAST_WINDOW", 10 * 60)
+DOMAIN_CHECK_BACKOFF = env_int_list("DOMAIN_CHECK_BACKOFF", "60,120,300,600,1800,3600,14400")
+DOMAIN_PENDING_GIVE_UP = env_int("DOMAIN_PENDING_GIVE_UP", 7 * 24 * 3600)
+# Active domains are re-checked this often, give or take the jitter, so a
+# fleet added at once does not stay in lock-step.
+DOMAIN_ACTIVE_RECHECK_INTERVAL = env_int("DOMAIN_ACTIVE_RECHECK_INTERVAL", 6 * 3600)
+DOMAIN_ACTIVE_RECHECK_JITTER = env_int("DOMAIN_ACTIVE_RECHECK_JITTER", 30 * 60)
+# How long a misconfigured domain keeps being served before it fails.
+DOMAIN_GRACE_PERIOD = env_int("DOMAIN_GRACE_PERIOD", 72 * 3600)
+# A transient DNS answer is retried after this long (sooner if the schedule says so).
+DOMAIN_TRANSIENT_RETRY = env_int("DOMAIN_TRANSIENT_RETRY", 60)
+# "Check now" runs at most once per this many seconds per domain.
+DOMAIN_MANUAL_CHECK_INTERVAL = env_int("DOMAIN_MANUAL_CHECK_INTERVAL", 10)
+# The dispatcher runs this often, claims at most DOMAIN_CHECK_BATCH_SIZE domains
+# per batch task and DOMAIN_CHECK_MAX_BATCHES batches per run. A claim lasts
+# DOMAIN_CHECK_CLAIM_LEASE, long enough to wait in the queue and be checked; a
+# worker that dies only delays its domains by that much.
+DOMAIN_CHECK_DISPATCH_PERIOD = env_float("DOMAIN_CHECK_DISPATCH_PERIOD", 5.0)
+DOMAIN_CHECK_BATCH_SIZE = env_int("DOMAIN_CHECK_BATCH_SIZE", 250)
+DOMAIN_CHECK_MAX_BATCHES = env_int("DOMAIN_CHECK_MAX_BATCHES", 20)
+DOMAIN_CHECK_CLAIM_LEASE = env_int("DOMAIN_CHECK_CLAIM_LEASE", 120)
+# DomainCheck rows kept per domain (newest first); older ones are deleted.
+DOMAIN_CHECKS_KEPT = env_int("DOMAIN_CHECKS_KEPT", 50)
+
 # --- Celery -------------------------------------------------------------------
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -167,3 +212,10 @@ LOGGING = {
 # --- Periodic schedules (all in one place; beat stores them in the database) ---
 
 CELERY_BEAT_SCHEDULE: dict = {}
+# Domain checks: claim what is due and hand it to workers in batches.
+CELERY_BEAT_SCHEDULE["domains-dispatch-due-checks"] = {
+    "task": "domains.dispatch_due_checks",
+    "schedule": DOMAIN_CHECK_DISPATCH_PERIOD,
+    # A run that waited longer than a period is superseded by the next one.
+    "options": {"expires": DOMAIN_CHECK_DISPATCH_PERIOD},
+}
