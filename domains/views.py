@@ -1,0 +1,257 @@
+"""The tenant web UI: thin views over the domain services and selectors.
+
+Reads are scoped through the selectors (another workspace's domain is a 404);
+every write goes through a service, which checks the role again (a member's
+POST is a 403 even though the buttons are not shown to them).
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from domains import presenters, selectors, services
+from domains.errors import CheckRateLimited, HostnameTaken, InvalidHostname, InvalidTransition, NotAllowed, WorkspaceLimitReached
+from domains.forms import DomainAddForm, DomainDeleteForm
+from domains.models import Domain, DomainStatus
+from workspaces.models import Workspace
+from workspaces.selectors import membership_for, workspaces_for_user
+from workspaces.session import current_workspace, switch_workspace
+
+# How often an open domain page asks for its status while it is still changing.
+POLL_INTERVAL_MS = 3000
+MANAGERS_ONLY = "Only the workspace's owners and admins can change its domains; ask one of them."
+
+
+def _can_manage(request: HttpRequest, workspace: Workspace) -> bool:
+    membership = membership_for(user=request.user, workspace=workspace)
+    return bool(membership and membership.can_manage_domains)
+
+
+def _require_manager(request: HttpRequest, workspace: Workspace) -> None:
+    if not _can_manage(request, workspace):
+        raise PermissionDenied(MANAGERS_ONLY)
+
+
+def _domain_or_404(request: HttpRequest, domain_id) -> Domain:  # noqa: ANN001 - a UUID from the URL
+    """The domain if it belongs to one of the user's workspaces; that workspace becomes current."""
+    current = current_workspace(request)
+    candidates = [current, *(w for w in workspaces_for_user(request.user) if current and w.pk != current.pk)]
+    for workspace in candidates:
+        if workspace is None:
+            continue
+        try:
+            domain = selectors.domain_get(user=request.user, workspace=workspace, domain_id=domain_id)
+        except Domain.DoesNotExist:
+            continue
+        if workspace != current:
+            # A teammate's link into another of the user's workspaces: follow it.
+            switch_workspace(request, workspace.pk)
+        return domain
+    raise Http404("No such domain in your workspaces.")
+
+
+def _edge_state(domain: Domain) -> str | None:
+    edge_status = getattr(selectors, "domain_edge_status", None)
+    if edge_status is None:
+        return None
+    return (edge_status(domain=domain) or {}).get("state")
+
+
+def _status_context(request: HttpRequest, domain: Domain) -> dict:
+    edge_state = _edge_state(domain)
+    now = timezone.now()
+    last_check = selectors.domain_last_check(domain=domain)
+    return {
+        # Changes only when something worth announcing changed (see portal.js).
+        "signature": f"{domain.status}|{edge_state}|{last_check.pk if last_check else ''}",
+        "domain": domain,
+        "can_manage": _can_manage(request, domain.workspace),
+        "status_text": presenters.status_text(domain.status),
+        "edge_state": edge_state,
+        "edge_text": presenters.edge_text(edge_state),
+        "last_check": presenters.describe_check(last_check),
+        "last_checked_text": presenters.ago_text(domain.last_checked_at, now=now),
+        "next_check_text": presenters.next_check_text(domain, now=now),
+        "poll": presenters.should_poll(domain, edge_state),
+        "events": [
+            {"at": event.created_at, "text": presenters.describe_event(event)}
+            for event in selectors.domain_events(domain=domain)[:50]
+        ],
+    }
+
+
+@login_required
+@require_GET
+def domain_list(request: HttpRequest) -> HttpResponse:
+    workspace = current_workspace(request)
+    if workspace is None:
+        return render(request, "domains/no_workspace.html")
+    domains = selectors.domain_list(user=request.user, workspace=workspace)
+    annotate = getattr(selectors, "annotate_edge_state", None)
+    if annotate is not None:
+        domains = annotate(domains)
+    now = timezone.now()
+    rows = [
+        {
+            "domain": domain,
+            "last_checked_text": presenters.ago_text(domain.last_checked_at, now=now),
+            "edge_text": presenters.edge_text(getattr(domain, "edge_state", None)),
+        }
+        for domain in domains
+    ]
+    return render(
+        request,
+        "domains/list.html",
+        {"workspace": workspace, "rows": rows, "can_manage": _can_manage(request, workspace)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def domain_add(request: HttpRequest) -> HttpResponse:
+    workspace = current_workspace(request)
+    if workspace is None:
+        raise Http404("You are not a member of any workspace.")
+    _require_manager(request, workspace)
+    form = DomainAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            domain = services.domain_create(user=request.user, workspace=workspace, hostname=form.cleaned_data["hostname"])
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from None
+        except (InvalidHostname, WorkspaceLimitReached, HostnameTaken) as exc:
+            form.add_error("hostname", str(exc))
+        else:
+            messages.success(request, f"{domain.display_hostname} was added. Create the DNS record below to connect it.")
+            return redirect("domains:detail", domain_id=domain.pk)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "domains/add.html",
+        {
+            "workspace": workspace,
+            "form": form,
+            "count": selectors.domain_list(user=request.user, workspace=workspace).count(),
+            "max_domains": settings.MAX_DOMAINS_PER_WORKSPACE,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def domain_detail(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN001
+    domain = _domain_or_404(request, domain_id)
+    apex_addresses = _apex_addresses()
+    context = _status_context(request, domain)
+    records = presenters.dns_records(domain, apex_addresses=apex_addresses)
+    zone, _ = presenters.zone_and_label(domain.hostname, domain.hostname)
+    context.update(
+        records=records,
+        zone=zone,
+        relative_example=records[0].relative_name,
+        full_example=records[0].name,
+        apex_addresses=apex_addresses,
+        poll_interval_ms=POLL_INTERVAL_MS,
+    )
+    return render(request, "domains/detail.html", context)
+
+
+def _apex_addresses() -> tuple[str, ...]:
+    from domains.dns import DnsConfig  # the checker's own reading of EDGE_APEX_ADDRESSES
+
+    return DnsConfig.from_settings().edge_apex_addresses
+
+
+@never_cache
+@login_required
+@require_GET
+def domain_status(request: HttpRequest, domain_id) -> JsonResponse:  # noqa: ANN001
+    """The status block and timeline as HTML, for the page's polling script."""
+    domain = _domain_or_404(request, domain_id)
+    expedite = getattr(services, "domain_expedite_check", None)
+    if domain.status == DomainStatus.PENDING and expedite is not None:
+        # Someone is watching: check within seconds rather than on the back-off schedule.
+        expedite(domain=domain)
+        domain.refresh_from_db()
+    context = _status_context(request, domain)
+    return JsonResponse(
+        {
+            "status": domain.status,
+            "status_display": domain.get_status_display(),
+            "poll": context["poll"],
+            "signature": context["signature"],
+            "status_html": render_to_string("domains/_status.html", context, request=request),
+            "meta_html": render_to_string("domains/_status_meta.html", context, request=request),
+            "events_html": render_to_string("domains/_events.html", context, request=request),
+        }
+    )
+
+
+@login_required
+@require_POST
+def domain_check_now(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN001
+    domain = _domain_or_404(request, domain_id)
+    _require_manager(request, domain.workspace)
+    try:
+        check = services.domain_check_now(user=request.user, domain=domain)
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from None
+    except CheckRateLimited as exc:
+        messages.warning(request, f"Checked a moment ago; try again in {exc.retry_after_seconds} s.")
+    except InvalidTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        domain.refresh_from_db()
+        described = presenters.describe_check(check)
+        messages.info(request, f"Checked just now: {described['headline']} Status: {domain.get_status_display()}.")
+    return redirect("domains:detail", domain_id=domain.pk)
+
+
+@login_required
+@require_POST
+def domain_retry(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN001
+    domain = _domain_or_404(request, domain_id)
+    _require_manager(request, domain.workspace)
+    try:
+        services.domain_retry(user=request.user, domain=domain)
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from None
+    except InvalidTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Checking again: the domain is pending and will go live as soon as the record is found.")
+    return redirect("domains:detail", domain_id=domain.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def domain_delete(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN001
+    domain = _domain_or_404(request, domain_id)
+    _require_manager(request, domain.workspace)
+    form = DomainDeleteForm(request.POST or None, domain=domain)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.domain_delete(user=request.user, domain=domain)
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from None
+        messages.success(request, f"{domain.display_hostname} was deleted; it stops serving your workspace within minutes.")
+        return redirect("domains:list")
+    return render(request, "domains/delete.html", {"domain": domain, "form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def workspace_switch(request: HttpRequest) -> HttpResponse:
+    workspace = switch_workspace(request, request.POST.get("workspace"))
+    if workspace is None:
+        raise Http404("No such workspace.")
+    messages.info(request, f"Now showing {workspace.name}.")
+    return redirect("domains:list")
