@@ -114,6 +114,30 @@ CNAME_ZONE = env_str("CNAME_ZONE", "domain.ve.ai").strip().lower().rstrip(".")
 PLATFORM_ZONES = [z.lower().rstrip(".") for z in env_list("PLATFORM_ZONES", "ve.ai")]
 MAX_DOMAINS_PER_WORKSPACE = env_int("MAX_DOMAINS_PER_WORKSPACE", 20)
 
+# --- Edge copy (DynamoDB) ----------------------------------------------------
+
+DYNAMODB_TABLE = env_str("DYNAMODB_TABLE", "ve-custom-domains")
+# All writes go to the home region; global-table replication carries them on.
+DYNAMODB_HOME_REGION = env_str("DYNAMODB_HOME_REGION", "us-east-1")
+DYNAMODB_REPLICA_REGIONS = env_list("DYNAMODB_REPLICA_REGIONS", "")
+# A local DynamoDB-compatible endpoint (moto server); empty means real AWS.
+DYNAMODB_ENDPOINT_URL = env_str("DYNAMODB_ENDPOINT_URL", "")
+DYNAMODB_CONNECT_TIMEOUT = env_float("DYNAMODB_CONNECT_TIMEOUT", 2.0)
+DYNAMODB_READ_TIMEOUT = env_float("DYNAMODB_READ_TIMEOUT", 5.0)
+# botocore's attempts per call (first try included); the outbox retries beyond that.
+DYNAMODB_MAX_ATTEMPTS = env_int("DYNAMODB_MAX_ATTEMPTS", 3)
+# Parallel Scan segments and delivery threads; the pool also sizes the HTTP pool.
+DYNAMODB_SCAN_SEGMENTS = env_int("DYNAMODB_SCAN_SEGMENTS", 8)
+EDGE_DELIVERY_WORKERS = env_int("EDGE_DELIVERY_WORKERS", 16)
+# Tombstones outlive any late delivery of an older state, then DynamoDB's TTL removes them.
+EDGE_TOMBSTONE_DAYS = env_int("EDGE_TOMBSTONE_DAYS", 3)
+# Failed deliveries wait base * 2^(attempts-1) seconds (jittered), at most the max.
+EDGE_RETRY_BASE_SECONDS = env_float("EDGE_RETRY_BASE_SECONDS", 5.0)
+EDGE_RETRY_MAX_SECONDS = env_float("EDGE_RETRY_MAX_SECONDS", 900.0)
+# The sweep leaves fresh rows to their after-commit task for this long.
+EDGE_SWEEP_GRACE_SECONDS = env_float("EDGE_SWEEP_GRACE_SECONDS", 30.0)
+EDGE_SWEEP_BATCH = env_int("EDGE_SWEEP_BATCH", 2000)
+
 # --- DNS verification ---------------------------------------------------------
 
 # Resolvers used to find a zone's name servers (comma-separated ip[:port]);
@@ -212,6 +236,19 @@ LOGGING = {
 # --- Periodic schedules (all in one place; beat stores them in the database) ---
 
 CELERY_BEAT_SCHEDULE: dict = {}
+# The edge outbox: re-deliver what the after-commit task could not; repair drift.
+EDGE_SWEEP_PERIOD = env_float("EDGE_SWEEP_PERIOD", 30.0)
+EDGE_RECONCILE_PERIOD = env_float("EDGE_RECONCILE_PERIOD", 3600.0)
+CELERY_BEAT_SCHEDULE["domains-edge-sweep"] = {
+    "task": "domains.edge_sweep",
+    "schedule": EDGE_SWEEP_PERIOD,
+    "options": {"expires": EDGE_SWEEP_PERIOD},
+}
+CELERY_BEAT_SCHEDULE["domains-edge-reconcile"] = {
+    "task": "domains.edge_reconcile",
+    "schedule": EDGE_RECONCILE_PERIOD,
+    "options": {"expires": EDGE_RECONCILE_PERIOD},
+}
 # Domain checks: claim what is due and hand it to workers in batches.
 CELERY_BEAT_SCHEDULE["domains-dispatch-due-checks"] = {
     "task": "domains.dispatch_due_checks",
