@@ -12,6 +12,7 @@ batch most lookups would otherwise repeat that discovery.
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
@@ -29,6 +30,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+from publicsuffixlist import PublicSuffixList
 
 from domains.dns.config import DnsConfig, Server
 
@@ -37,6 +39,9 @@ EDNS_PAYLOAD = 1232
 # A zone may list many name servers; trying a few is enough to tell an outage
 # from one broken server, and bounds how long one lookup can take.
 MAX_AUTHORITIES_TRIED = 3
+# Zones are usually cut at the registrable domain, where discovery starts; a
+# zone delegated further down is reached by following the parent's referral.
+MAX_REFERRALS = 3
 
 Status = Literal["answer", "nxdomain", "nodata"]
 
@@ -101,6 +106,17 @@ class _TtlCache:
         self._entries[key] = (self._clock() + self._ttl, value)
 
 
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()
+
+
+def _registrable_domain(name: dns.name.Name) -> dns.name.Name:
+    text = name.to_text(omit_final_dot=True).lower()
+    registrable = _public_suffixes().privatesuffix(text)
+    return dns.name.from_text(registrable) if registrable else name
+
+
 def _server_text(server: Server) -> str:
     ip, port = server
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
@@ -138,17 +154,27 @@ class Lookup:
     def query(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> Answer:
         """The authoritative answer for name/type; raises LookupFailed if none is to be had."""
         attempts: list[str] = []
-        for server in self._authorities(name)[:MAX_AUTHORITIES_TRIED]:
-            response = self._ask(
-                server, name, rdtype, recursion=False, attempts=attempts
-            )
-            if response is None:
-                continue
-            if not response.flags & dns.flags.AA:
-                # A referral or a lame server: it does not hold the zone after all.
+        servers = self._authorities(name)
+        referrals = 0
+        while servers:
+            for server in servers[:MAX_AUTHORITIES_TRIED]:
+                response = self._ask(
+                    server, name, rdtype, recursion=False, attempts=attempts
+                )
+                if response is None:
+                    continue
+                if response.flags & dns.flags.AA:
+                    return self._answer(
+                        response, name, rdtype, server, authoritative=True
+                    )
+                delegated = self._follow_referral(response, name)
+                if delegated and referrals < MAX_REFERRALS:
+                    referrals += 1
+                    servers = delegated
+                    break
                 attempts.append(f"{_server_text(server)}: not authoritative")
-                continue
-            return self._answer(response, name, rdtype, server, authoritative=True)
+            else:
+                break
         for server in self._resolvers:
             response = self._ask(
                 server, name, rdtype, recursion=True, attempts=attempts
@@ -156,6 +182,21 @@ class Lookup:
             if response is not None:
                 return self._answer(response, name, rdtype, server, authoritative=False)
         raise LookupFailed(name, rdtype, attempts)
+
+    def _follow_referral(
+        self, response: dns.message.Message, name: dns.name.Name
+    ) -> tuple[Server, ...]:
+        """The servers of a zone delegated below the one asked (cached), if this is a referral."""
+        if response.answer:
+            return ()
+        for rrset in response.authority:
+            if rrset.rdtype == dns.rdatatype.NS and name.is_subdomain(rrset.name):
+                servers = self._addresses_of(rrset, response)
+                if servers:
+                    self._zone_servers.set(rrset.name, servers)
+                    self._zone_of.set(name, rrset.name)
+                return servers
+        return ()
 
     def _answer(
         self,
@@ -229,14 +270,21 @@ class Lookup:
     # -- zone discovery -------------------------------------------------------
 
     def _authorities(self, name: dns.name.Name) -> tuple[Server, ...]:
-        """Addresses of the name servers of the zone holding `name` (empty if unknown)."""
+        """Addresses of the name servers of the zone holding `name` (empty if unknown).
+
+        The search starts at the registrable domain (client.com for
+        gallery.client.com): that is where nearly every zone is cut, so a cold
+        lookup costs one NS query instead of one per label. Deeper cuts come
+        back as referrals (see query); shallower ones, as under a private
+        suffix like github.io, are named by the SOA of a negative answer.
+        """
         zone = self._zone_of.get(name)
         if zone is not None:
             servers = self._zone_servers.get(zone)
             if servers is not None:
                 return servers
         walked: list[dns.name.Name] = []
-        candidate = name
+        candidate = _registrable_domain(name)
         while candidate != dns.name.root:
             servers = self._zone_servers.get(candidate)
             if servers is None:
