@@ -1,0 +1,225 @@
+"""The edge outbox reaching DynamoDB: after commit, out of order, twice, and through outages."""
+
+import contextlib
+
+import pytest
+from django.db import transaction
+
+from domains import edge_sync, selectors, services
+from domains.models import Domain, DomainStatus, EdgeOutbox, EdgeState
+from portal.celery import app as celery_app
+from tests.factories import DomainFactory, WorkspaceFactory
+from tests.fixtures.dynamodb import free_port
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks queued after commit run in-process, as a worker would run them."""
+    with celery_conf(task_always_eager=True):
+        yield
+
+
+@contextlib.contextmanager
+def celery_conf(**values):
+    previous = {key: celery_app.conf[key] for key in values}
+    celery_app.conf.update(values)
+    try:
+        yield
+    finally:
+        celery_app.conf.update(previous)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks, eager_tasks):
+    """Run a change and then its after-commit callbacks (the delivery task)."""
+
+    def run(change):
+        with django_capture_on_commit_callbacks(execute=True):
+            return change()
+
+    return run
+
+
+def transition(domain, status, **fields):
+    return services.domain_transition(domain=domain, to_status=status, actor=services.SYSTEM, reason="test", **fields)
+
+
+def activate(domain):
+    return transition(domain, DomainStatus.ACTIVE)
+
+
+@pytest.fixture
+def domain(acme):
+    return DomainFactory(workspace=acme, hostname="gallery.client-domain.com")
+
+
+class TestDeliveryAfterCommit:
+    def test_a_domain_turning_active_appears_with_its_workspace_and_version(self, edge_table, committed, domain, acme):
+        domain = committed(lambda: activate(domain))
+        item = edge_table.item("gallery.client-domain.com")
+        assert item["state"] == "serve"
+        assert item["workspace_id"] == acme.public_id
+        assert item["version"] == domain.edge_version > 0
+        assert EdgeOutbox.objects.get().delivered_at is not None
+
+    def test_misconfigured_keeps_being_served(self, edge_table, committed, domain):
+        domain = committed(lambda: activate(domain))
+        committed(lambda: transition(domain, DomainStatus.MISCONFIGURED))
+        item = edge_table.item("gallery.client-domain.com")
+        assert item["state"] == "serve"
+        assert item["version"] == Domain.objects.get().edge_version
+        assert EdgeOutbox.objects.count() == 1
+
+    @pytest.mark.parametrize("status", [DomainStatus.FAILED, DomainStatus.SUSPENDED])
+    def test_failed_and_suspended_become_tombstones(self, edge_table, committed, domain, status):
+        domain = committed(lambda: activate(domain))
+        domain = committed(lambda: transition(domain, status))
+        item = edge_table.item("gallery.client-domain.com")
+        assert item["state"] == "gone"
+        assert item["version"] == domain.edge_version
+        assert item["expires_at"] > 0
+
+    def test_a_deleted_domain_becomes_a_tombstone(self, edge_table, committed, domain, alice):
+        domain = committed(lambda: activate(domain))
+        committed(lambda: services.domain_delete(user=alice, domain=domain))
+        item = edge_table.item("gallery.client-domain.com")
+        assert item["state"] == "gone"
+        assert item["version"] > domain.edge_version
+
+    def test_a_pending_domain_never_reaches_the_edge(self, edge_table, committed, alice, acme):
+        committed(lambda: services.domain_create(user=alice, workspace=acme, hostname="new.client-domain.com"))
+        assert edge_table.item("new.client-domain.com") is None
+
+    def test_a_domain_moved_to_another_workspace_is_served_for_it(self, edge_table, committed, domain, support):
+        other = WorkspaceFactory(name="Other")
+        domain = committed(lambda: activate(domain))
+        moved = committed(lambda: services.domain_move(staff_user=support, domain=domain, workspace=other))
+        item = edge_table.item("gallery.client-domain.com")
+        assert (item["workspace_id"], item["version"]) == (other.public_id, moved.edge_version)
+        assert moved.events.first().reason.startswith("moved from")
+
+
+class TestVersionedDelivery:
+    def test_an_older_version_delivered_after_a_newer_one_leaves_the_newer(self, edge_table, domain):
+        with transaction.atomic():
+            domain = activate(domain)
+        with transaction.atomic():
+            transition(domain, DomainStatus.SUSPENDED)
+        serve, gone = EdgeOutbox.objects.order_by("version")
+        edge_sync.edge_deliver(outbox_id=gone.pk)
+        report = edge_sync.edge_deliver(outbox_id=serve.pk)
+        assert report.superseded == 1
+        item = edge_table.item("gallery.client-domain.com")
+        assert (item["state"], item["version"]) == ("gone", gone.version)
+        assert EdgeOutbox.objects.filter(delivered_at__isnull=True).count() == 0
+
+    def test_the_same_delivery_twice_is_harmless(self, edge_table, domain):
+        activate(domain)
+        row = EdgeOutbox.objects.get()
+        assert edge_sync.edge_deliver_many(rows=[row, row], workers=2).delivered == 2
+        assert edge_sync.edge_deliver(outbox_id=row.pk).delivered == 0  # already delivered: left alone
+        item = edge_table.item("gallery.client-domain.com")
+        assert (item["state"], item["version"]) == ("serve", row.version)
+
+    def test_a_row_that_has_gone_is_tolerated(self, edge_table, db):
+        assert edge_sync.edge_deliver(outbox_id=123456).delivered == 0
+
+    def test_a_burst_is_delivered_in_parallel_with_every_write_conditional(self, edge_table, acme):
+        rows = [
+            EdgeOutbox.objects.create(hostname=f"h{i}.client-domain.com", workspace_public_id="ws_x", version=100, state="serve")
+            for i in range(30)
+        ]
+        # A newer state for one hostname is already stored: its older row must not win.
+        services_newer = edge_table.client.put_item(
+            TableName=edge_table.name,
+            Item={"host": {"S": "h0.client-domain.com"}, "workspace_id": {"S": "ws_y"}, "version": {"N": "200"}, "state": {"S": "gone"}},
+        )
+        assert services_newer
+        report = edge_sync.edge_deliver_many(rows=rows, workers=8)
+        assert (report.written, report.superseded, report.failed) == (29, 1, 0)
+        assert edge_table.item("h0.client-domain.com")["state"] == "gone"
+        assert len(edge_table.hosts()) == 30
+
+
+class TestOutages:
+    def test_with_the_endpoint_down_nothing_is_lost_and_the_sweep_delivers_later(
+        self, edge_table, committed, acme, dynamodb_endpoint_factory, settings
+    ):
+        settings.EDGE_RETRY_BASE_SECONDS = 0  # due again at once, so the sweep needn't wait
+        server = dynamodb_endpoint_factory()
+        edge_table.use(server.url, create=True)
+        one, two, three = (DomainFactory(workspace=acme, hostname=f"d{i}.client-domain.com") for i in range(3))
+        committed(lambda: activate(one))
+        committed(lambda: activate(two))
+        server.stop()
+
+        three = committed(lambda: activate(three))
+        committed(lambda: transition(Domain.objects.get(pk=one.pk), DomainStatus.SUSPENDED))
+        committed(lambda: services.domain_delete(user=acme.members.first() or _owner(acme), domain=Domain.objects.get(pk=two.pk)))
+
+        pending = EdgeOutbox.objects.filter(delivered_at__isnull=True)
+        assert pending.count() == 3
+        assert all(row.attempts == 1 and row.last_error for row in pending)
+        states = {d.hostname: d.edge_state for d in selectors.annotate_edge_state(Domain.objects.all())}
+        assert states == {"d0.client-domain.com": "sync_failed", "d2.client-domain.com": "sync_failed"}
+
+        restarted = dynamodb_endpoint_factory(port=server.port)  # same address, empty again
+        edge_table.use(restarted.url, create=True)
+        report = edge_sync.edge_sweep(grace_seconds=0)
+        assert report.failed == 0 and report.delivered == 3
+        assert not EdgeOutbox.objects.filter(delivered_at__isnull=True).exists()
+        assert edge_table.item("d0.client-domain.com")["state"] == "gone"
+        assert edge_table.item("d1.client-domain.com")["state"] == "gone"
+        assert edge_table.item("d2.client-domain.com")["version"] == three.edge_version
+        states = {d.hostname: d.edge_state for d in selectors.annotate_edge_state(Domain.objects.all())}
+        assert states == {"d0.client-domain.com": "not_served", "d2.client-domain.com": "serving"}
+
+    def test_the_sweep_leaves_fresh_rows_to_their_task_and_retries_only_when_due(self, edge_table, domain, settings):
+        activate(domain)
+        assert edge_sync.edge_sweep(grace_seconds=3600).delivered == 0
+        row = EdgeOutbox.objects.get()
+        settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+        settings.EDGE_RETRY_BASE_SECONDS = 3600
+        assert edge_sync.edge_sweep(grace_seconds=0).failed == 1
+        row.refresh_from_db()
+        assert row.attempts == 1 and row.next_attempt_at is not None and "Unavailable" in row.last_error
+        assert edge_sync.edge_sweep(grace_seconds=0).failed == 0  # not due for an hour
+
+    def test_the_sweep_writes_only_the_newest_row_of_a_hostname(self, edge_table, domain):
+        domain = activate(domain)
+        domain = transition(domain, DomainStatus.FAILED)
+        transition(domain, DomainStatus.PENDING)
+        activate(Domain.objects.get(pk=domain.pk))
+        report = edge_sync.edge_sweep(grace_seconds=0)
+        assert (report.written, report.superseded) == (1, 2)
+        assert edge_table.item("gallery.client-domain.com")["state"] == "serve"
+        assert not EdgeOutbox.objects.filter(delivered_at__isnull=True).exists()
+
+
+def _owner(workspace):
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory()
+    MembershipFactory(user=user, workspace=workspace)
+    return user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_unreachable_at_commit_the_sweep_delivers_later(edge_table, settings):
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CELERY_BROKER_URL = closed
+    workspace = WorkspaceFactory()
+    domain = DomainFactory(workspace=workspace, hostname="late.client-domain.com")
+
+    celery_app.close()  # drop any pooled connection to a real broker
+    with celery_conf(broker_url=closed, task_always_eager=False):
+        activate(domain)  # commits; the after-commit queueing fails quietly
+        celery_app.close()
+
+    row = EdgeOutbox.objects.get()
+    assert row.delivered_at is None and row.attempts == 0
+    assert edge_table.item("late.client-domain.com") is None
+    assert edge_sync.edge_sweep(grace_seconds=0).written == 1
+    assert edge_table.item("late.client-domain.com")["workspace_id"] == workspace.public_id
