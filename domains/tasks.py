@@ -1,23 +1,40 @@
 """Thin Celery tasks: take ids, re-fetch, tolerate rows that have gone, call a service."""
 
 from celery import shared_task
+from django.conf import settings
 
-from domains import edge_sync
-
-# --- Edge outbox ----------------------------------------------------------------
-
-
-@shared_task(name="domains.edge_deliver", ignore_result=True)
-def edge_deliver(outbox_id: int) -> None:
-    """Deliver one outbox row right after its transaction committed; failures wait for the sweep."""
-    edge_sync.edge_deliver(outbox_id=outbox_id)
+from domains import services
+from domains.enqueue import enqueue_on_commit
 
 
-@shared_task(name="domains.edge_sweep", ignore_result=True)
-def edge_sweep() -> None:
-    edge_sync.edge_sweep()
+# --- DNS checks -----------------------------------------------------------------
 
 
-@shared_task(name="domains.edge_reconcile", ignore_result=True)
-def edge_reconcile() -> None:
-    edge_sync.edge_reconcile()
+@shared_task(name="domains.dispatch_due_checks", ignore_result=True)
+def dispatch_due_checks() -> int:
+    """Beat's periodic entry point: claim what is due and queue it in batches for any worker."""
+    queued = 0
+    size = settings.DOMAIN_CHECK_BATCH_SIZE
+    for _ in range(settings.DOMAIN_CHECK_MAX_BATCHES):
+        ids = services.domain_checks_claim_due(limit=size)
+        if ids:
+            # A batch that cannot be queued keeps its claims until the lease
+            # runs out, then the next dispatch claims it again.
+            enqueue_on_commit(check_domains, [str(pk) for pk in ids], count=len(ids))
+            queued += len(ids)
+        if len(ids) < size:
+            break
+    return queued
+
+
+@shared_task(name="domains.check_domains", ignore_result=True)
+def check_domains(domain_ids: list[str]) -> None:
+    """Check a batch the dispatcher claimed; rows deleted, unclaimed or off the schedule meanwhile are skipped."""
+    services.domain_check_claimed(domain_ids=domain_ids)
+
+
+@shared_task(name="domains.check_domain", ignore_result=True)
+def check_domain(domain_id: str) -> None:
+    """Check one domain now (queued right after it is added), unless another worker already is."""
+    if services.domain_check_claim(domain_id=domain_id):
+        services.domain_check_claimed(domain_ids=[domain_id])
