@@ -81,12 +81,21 @@ def _write_edge_change(domain: Domain, *, deleted: bool = False) -> EdgeOutbox:
     domain.edge_version = next_edge_version(domain.edge_version)
     if not deleted:
         Domain.objects.filter(pk=domain.pk).update(edge_version=domain.edge_version)
-    return EdgeOutbox.objects.create(
+    row = EdgeOutbox.objects.create(
         hostname=domain.hostname,
         workspace_public_id=domain.workspace.public_id,
         version=domain.edge_version,
         state=EdgeState.SERVE if domain.is_servable and not deleted else EdgeState.GONE,
     )
+    _deliver_after_commit(row)
+    return row
+
+
+def _deliver_after_commit(row: EdgeOutbox) -> None:
+    # Imported here: tasks import the services, not the other way round at load time.
+    from domains.tasks import edge_deliver
+
+    enqueue_on_commit(edge_deliver, row.pk, host=row.hostname, version=row.version)
 
 
 def _log_event(domain: Domain, *, actor: Actor, from_status: str, to_status: str, reason: str) -> DomainEvent:
@@ -227,6 +236,33 @@ def domain_unsuspend(*, staff_user: AbstractBaseUser, domain: Domain, reason: st
     if domain.status != DomainStatus.SUSPENDED:
         raise InvalidTransition("Only a suspended domain can be unsuspended.")
     return _back_to_pending(domain, actor=Actor.staff(staff_user), reason=reason.strip() or "unsuspended")
+
+
+# --- Support staff: move a domain to another workspace -------------------------
+
+
+def domain_move(*, staff_user: AbstractBaseUser, domain: Domain, workspace: Workspace, reason: str = "") -> Domain:
+    """Give a domain to another workspace (support staff only); the edge follows if it serves it."""
+    require_support_staff(staff_user)
+    with transaction.atomic():
+        locked = Domain.objects.select_for_update().select_related("workspace").get(pk=domain.pk)
+        if locked.workspace_id == workspace.pk:
+            raise InvalidTransition("The domain already belongs to this workspace.")
+        previous = locked.workspace
+        locked.workspace = workspace
+        locked.save(update_fields=["workspace", "updated_at"])
+        detail = f"moved from {previous.public_id} to {workspace.public_id}"
+        _log_event(
+            locked,
+            actor=Actor.staff(staff_user),
+            from_status=locked.status,
+            to_status=locked.status,
+            reason=f"{detail}: {reason.strip()}" if reason.strip() else detail,
+        )
+        # Only a served hostname names a workspace at the edge; any other state stays a tombstone.
+        if locked.is_servable:
+            _write_edge_change(locked)
+    return locked
 
 
 # --- DNS checks and their schedule ----------------------------------------------

@@ -3,8 +3,26 @@
 from celery import shared_task
 from django.conf import settings
 
-from domains import services
+from domains import edge_sync, services
 from domains.enqueue import enqueue_on_commit
+
+# --- Edge outbox ----------------------------------------------------------------
+
+
+@shared_task(name="domains.edge_deliver", ignore_result=True)
+def edge_deliver(outbox_id: int) -> None:
+    """Deliver one outbox row right after its transaction committed; failures wait for the sweep."""
+    edge_sync.edge_deliver(outbox_id=outbox_id)
+
+
+@shared_task(name="domains.edge_sweep", ignore_result=True)
+def edge_sweep() -> None:
+    edge_sync.edge_sweep()
+
+
+@shared_task(name="domains.edge_reconcile", ignore_result=True)
+def edge_reconcile() -> None:
+    edge_sync.edge_reconcile()
 
 
 # --- DNS checks -----------------------------------------------------------------
