@@ -1,0 +1,477 @@
+"""The tenant web UI through Django's test client: roles, scoping, CSRF, forms and the DNS instructions."""
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.staticfiles import finders
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from domains import services
+from domains.errors import CheckRateLimited
+from domains.models import CheckOutcome, Domain, DomainCheck, DomainStatus
+from tests.factories import DomainFactory, MembershipFactory, WorkspaceFactory
+from workspaces.models import Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The cast's passwords hash in microseconds; these tests are about pages, not hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def detail_url(domain):
+    return reverse("domains:detail", kwargs={"domain_id": domain.pk})
+
+
+def action_url(name, domain):
+    return reverse(f"domains:{name}", kwargs={"domain_id": domain.pk})
+
+
+def signed_in(user, **kwargs):
+    client = Client(**kwargs)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def gallery(acme, alice):
+    return services.domain_create(user=alice, workspace=acme, hostname="gallery.client-domain.com")
+
+
+@pytest.fixture
+def apex(acme, alice):
+    return services.domain_create(user=alice, workspace=acme, hostname="client-domain.com")
+
+
+def html(response):
+    return response.content.decode()
+
+
+def text(response):
+    """The page's visible words, whitespace collapsed, for sentence assertions."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", html(response), flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()
+
+
+# --- Signing in ------------------------------------------------------------------
+
+
+class TestSignIn:
+    def test_an_anonymous_visitor_is_sent_to_sign_in(self, client):
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    def test_alice_signs_in_with_her_password_and_sees_her_domains(self, alice):
+        client = Client(enforce_csrf_checks=True)
+        page = client.get(reverse("login"))
+        assert 'autocomplete="current-password"' in html(page)
+        token = page.cookies["csrftoken"].value
+        response = client.post(
+            reverse("login"), {"username": "alice", "password": "correct-horse-battery", "csrfmiddlewaretoken": token}, follow=True
+        )
+        assert "Acme Photo" in text(response)
+        assert "Sign out" in text(response)
+
+    def test_a_wrong_password_is_reported_on_the_form(self, alice, client):
+        response = client.post(reverse("login"), {"username": "alice", "password": "nope"})
+        assert response.status_code == 200
+        assert 'role="alert"' in html(response)
+        assert "correct username and password" in text(response)
+
+    def test_sign_out_is_a_csrf_protected_post(self, alice):
+        client = signed_in(alice, enforce_csrf_checks=True)
+        assert client.post(reverse("logout")).status_code == 403
+        page = client.get("/")
+        token = page.cookies["csrftoken"].value
+        response = client.post(reverse("logout"), {"csrfmiddlewaretoken": token})
+        assert response.status_code == 302
+        assert client.get("/").status_code == 302  # signed out
+
+
+# --- The list and the workspace switcher ----------------------------------------
+
+
+class TestDomainList:
+    def test_an_empty_workspace_explains_custom_domains(self, alice):
+        response = signed_in(alice).get("/")
+        assert "Show your galleries on your own domain" in text(response)
+        assert reverse("domains:add") in html(response)
+
+    def test_domains_show_their_unicode_name_status_and_last_check(self, alice, acme):
+        DomainFactory(workspace=acme, hostname="fotos.xn--bcher-kva.de", status=DomainStatus.ACTIVE, last_checked_at=timezone.now() - timedelta(minutes=3))
+        response = signed_in(alice).get("/")
+        page = text(response)
+        assert "fotos.bücher.de" in page
+        assert "Active" in page
+        assert "3 minutes ago" in page
+
+    def test_members_see_the_list_without_the_add_button(self, bob, acme):
+        DomainFactory(workspace=acme)
+        response = signed_in(bob).get("/")
+        assert reverse("domains:add") not in html(response)
+
+    def test_the_list_shows_only_the_current_workspace(self, charlie, gallery):
+        response = signed_in(charlie).get("/")
+        assert "gallery.client-domain.com" not in html(response)
+
+    def test_a_person_in_several_workspaces_switches_between_them(self, alice, acme, gallery):
+        studio = WorkspaceFactory(name="Zeta Studio")
+        MembershipFactory(user=alice, workspace=studio, role=Role.OWNER)
+        DomainFactory(workspace=studio, hostname="photos.zeta-studio.com")
+        client = signed_in(alice, enforce_csrf_checks=True)
+        first = client.get("/")
+        assert "gallery.client-domain.com" in html(first)  # the first workspace by name is the default
+        assert 'id="workspace-select"' in html(first)
+        token = first.cookies["csrftoken"].value
+        switched = client.post(reverse("domains:switch_workspace"), {"workspace": studio.pk, "csrfmiddlewaretoken": token}, follow=True)
+        assert "photos.zeta-studio.com" in html(switched)
+        assert "gallery.client-domain.com" not in html(switched)
+        assert "photos.zeta-studio.com" in html(client.get("/"))  # kept in the session
+
+    def test_nobody_switches_into_a_workspace_they_are_not_in(self, charlie, acme):
+        response = signed_in(charlie).post(reverse("domains:switch_workspace"), {"workspace": acme.pk})
+        assert response.status_code == 404
+
+    def test_a_person_in_one_workspace_sees_its_name_without_a_switcher(self, alice):
+        page = html(signed_in(alice).get("/"))
+        assert "Acme Photo" in page
+        assert 'id="workspace-select"' not in page
+
+
+# --- Adding ------------------------------------------------------------------------
+
+
+class TestAddDomain:
+    def test_an_owner_adds_a_domain_and_lands_on_its_page(self, alice, acme):
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "https://Gallery.Client-Domain.com/albums"})
+        domain = Domain.objects.get(workspace=acme)
+        assert domain.hostname == "gallery.client-domain.com"
+        assert response.status_code == 302
+        assert response["Location"] == detail_url(domain)
+
+    @pytest.mark.parametrize(
+        ("typed", "message"),
+        [
+            ("", "Enter a hostname, like gallery.example.com."),
+            ("gallery_photos.client-domain.com", "Underscores (“_”) aren't allowed"),
+            ("gallery.client-domain.com:8080", "Remove the port"),
+            ("192.0.2.10", "IP addresses can't be connected"),
+            ("co.uk", "is a public suffix"),
+            ("gallery.client-domain.con", "is not a top-level domain"),
+            ("studio.ve.ai", "belongs to VE.AI itself"),
+            ("*.client-domain.com", "Wildcard domains"),
+        ],
+    )
+    def test_every_hostname_rule_is_shown_inline(self, alice, acme, typed, message):
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": typed})
+        assert response.status_code == 400
+        page = html(response)
+        assert 'aria-invalid="true"' in page
+        error = re.search(r'<p class="field-error" id="id_hostname-error" role="alert">(.*?)</p>', page, re.S)
+        assert error and message in error.group(1).replace("&#x27;", "'")
+        assert not Domain.objects.exists()
+
+    def test_what_was_typed_stays_in_the_field(self, alice):
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "bad_name.client-domain.com"})
+        assert 'value="bad_name.client-domain.com"' in html(response)
+
+    def test_a_hostname_of_another_workspace_is_taken(self, alice, charlie, charlie_studio):
+        services.domain_create(user=charlie, workspace=charlie_studio, hostname="gallery.client-domain.com")
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
+        assert response.status_code == 400
+        assert "already connected to another workspace" in text(response)
+        assert "Charlie" not in text(response)
+
+    def test_the_workspace_limit_is_shown_inline(self, alice, acme, settings):
+        settings.MAX_DOMAINS_PER_WORKSPACE = 1
+        DomainFactory(workspace=acme)
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
+        assert response.status_code == 400
+        assert "the most it can have" in text(response)
+
+    def test_a_member_cannot_open_or_post_the_add_form(self, bob, acme):
+        client = signed_in(bob)
+        assert client.get(reverse("domains:add")).status_code == 403
+        refused = client.post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
+        assert refused.status_code == 403
+        assert "owners and admins" in text(refused)
+        assert not Domain.objects.exists()
+
+    def test_the_add_form_needs_a_csrf_token(self, alice, acme):
+        client = signed_in(alice, enforce_csrf_checks=True)
+        assert client.post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"}).status_code == 403
+        token = client.get(reverse("domains:add")).cookies["csrftoken"].value
+        ok = client.post(reverse("domains:add"), {"hostname": "gallery.client-domain.com", "csrfmiddlewaretoken": token})
+        assert ok.status_code == 302
+        assert Domain.objects.filter(workspace=acme).count() == 1
+
+
+# --- The DNS instructions ---------------------------------------------------------
+
+
+class TestInstructions:
+    def test_a_subdomain_gets_one_cname_to_its_unique_target(self, alice, gallery):
+        response = signed_in(alice).get(detail_url(gallery))
+        page = text(response)
+        rows = re.findall(r"<tr>.*?</tr>", html(response).split("<tbody>", 1)[1].split("</tbody>", 1)[0], re.S)
+        assert len(rows) == 1
+        row = rows[0]
+        assert ">CNAME<" in row
+        assert f'data-copy="{gallery.target}"' in row
+        assert 'data-copy="gallery"' in row  # the relative label providers ask for
+        assert 'data-copy="gallery.client-domain.com"' in row  # and the full name
+        assert gallery.target.startswith(gallery.token + ".")
+        assert "TXT" not in row
+        assert "most DNS providers ask only for the part before your domain ( gallery in client-domain.com )" in page
+        assert "where you manage DNS for client-domain.com" in page
+
+    def test_an_apex_gets_the_txt_token_and_the_edge_addresses(self, alice, apex, settings):
+        settings.EDGE_APEX_ADDRESSES = ["192.0.2.44", "2001:db8::44"]
+        response = signed_in(alice).get(detail_url(apex))
+        body = html(response).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        rows = re.findall(r"<tr>.*?</tr>", body, re.S)
+        assert [re.search(r'class="rtype">(\w+)<', row).group(1) for row in rows] == ["TXT", "A", "AAAA"]
+        txt, a, aaaa = rows
+        assert 'data-copy="_ve-verify.client-domain.com"' in txt and 'data-copy="_ve-verify"' in txt
+        assert f'data-copy="{apex.token}"' in txt
+        assert 'data-copy="192.0.2.44"' in a and 'data-copy="@"' in a
+        assert 'data-copy="2001:db8::44"' in aaaa
+        assert "CNAME" not in body
+        assert "can't use a CNAME record" in text(response)
+
+    def test_an_apex_without_configured_addresses_asks_only_for_the_txt_record(self, alice, apex, settings):
+        settings.EDGE_APEX_ADDRESSES = []
+        body = html(signed_in(alice).get(detail_url(apex))).split("<tbody>", 1)[1]
+        assert len(re.findall(r'class="rtype">', body)) == 1
+
+    def test_a_unicode_domain_shows_both_forms(self, alice, acme):
+        domain = services.domain_create(user=alice, workspace=acme, hostname="fotos.bücher.de")
+        page = text(signed_in(alice).get(detail_url(domain)))
+        assert "fotos.bücher.de" in page
+        assert "In DNS: fotos.xn--bcher-kva.de" in page
+
+
+# --- Status, last check and timeline ---------------------------------------------
+
+
+class TestStatus:
+    def test_a_pending_page_polls_and_an_active_one_does_not(self, alice, gallery, acme):
+        client = signed_in(alice)
+        assert 'data-poll="true"' in html(client.get(detail_url(gallery)))
+        active = DomainFactory(workspace=acme, status=DomainStatus.ACTIVE)
+        assert 'data-poll="false"' in html(client.get(detail_url(active)))
+
+    def test_the_status_endpoint_answers_json_and_expedites_a_watched_pending_domain(self, alice, gallery):
+        Domain.objects.filter(pk=gallery.pk).update(next_check_at=timezone.now() + timedelta(hours=2))
+        response = signed_in(alice).get(action_url("status", gallery))
+        data = response.json()
+        assert data["status"] == "pending" and data["poll"] is True
+        assert "Pending" in data["status_html"]
+        assert "Next automatic check: due now." in data["meta_html"]
+        assert response["Cache-Control"].startswith("max-age=0")
+        gallery.refresh_from_db()
+        assert gallery.next_check_at <= timezone.now()
+
+    def test_the_next_check_is_shown_in_words(self, alice, gallery):
+        Domain.objects.filter(pk=gallery.pk).update(next_check_at=timezone.now() + timedelta(minutes=4, seconds=50))
+        assert "Next automatic check in 5 minutes." in text(signed_in(alice).get(detail_url(gallery)))
+
+    def test_a_failed_check_explains_each_hop_in_plain_words(self, alice, gallery):
+        DomainCheck.objects.create(
+            domain=gallery,
+            outcome=CheckOutcome.WRONG_TARGET,
+            expected={"kind": "subdomain", "cname": {"name": gallery.hostname, "type": "CNAME", "value": gallery.target}},
+            found=[
+                {"name": gallery.hostname, "type": "CNAME", "status": "answer", "records": ["old-host.example.net"], "server": "198.51.100.7:53", "authoritative": True, "error": None},
+                {"name": "old-host.example.net", "type": "CNAME", "status": "nxdomain", "records": [], "server": "203.0.113.9:53", "authoritative": True, "error": None},
+            ],
+            message=f"{gallery.hostname} has a CNAME to old-host.example.net; it must point to {gallery.target}.",
+        )
+        page = text(signed_in(alice).get(detail_url(gallery)))
+        assert "Last check: The record points somewhere else." in page
+        assert f"it must point to {gallery.target}" in page
+        assert f"CNAME {gallery.hostname} → {gallery.target}" in page
+        assert f"{gallery.hostname} has CNAME old-host.example.net — answered by 198.51.100.7:53" in page
+        assert "old-host.example.net does not exist — answered by 203.0.113.9:53" in page
+
+    def test_a_transient_failure_does_not_blame_the_tenant(self, alice, gallery):
+        DomainCheck.objects.create(
+            domain=gallery,
+            outcome=CheckOutcome.TRANSIENT,
+            expected={},
+            found=[{"name": gallery.hostname, "type": "CNAME", "status": "error", "records": [], "server": "198.51.100.7:53", "authoritative": False, "error": "198.51.100.7:53: timeout"}],
+            message="DNS did not answer about gallery.client-domain.com (198.51.100.7:53: timeout); nothing changes.",
+        )
+        page = text(signed_in(alice).get(detail_url(gallery)))
+        assert "We could not reach your DNS servers; we'll retry." in page.replace("&#x27;", "'")
+        assert "no answer about gallery.client-domain.com (CNAME): 198.51.100.7:53: timeout" in page
+
+    def test_the_timeline_lists_the_domains_events(self, alice, gallery):
+        services.domain_transition(domain=gallery, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="verified")
+        page = text(signed_in(alice).get(detail_url(gallery)))
+        assert "Pending → Active: verified" in page
+        assert "Added by alice" in page
+
+
+# --- Roles, scoping and CSRF on the actions -------------------------------------
+
+
+class TestActions:
+    def test_an_owner_sees_every_action(self, alice, gallery):
+        page = html(signed_in(alice).get(detail_url(gallery)))
+        assert 'id="check-button"' in page
+        assert action_url("delete", gallery) in page
+
+    def test_retry_is_offered_for_a_failed_domain_and_moves_it_back_to_pending(self, alice, gallery):
+        Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
+        client = signed_in(alice)
+        assert 'id="retry-button"' in html(client.get(detail_url(gallery)))
+        response = client.post(action_url("retry", gallery), follow=True)
+        gallery.refresh_from_db()
+        assert gallery.status == DomainStatus.PENDING
+        assert "Checking again" in text(response)
+
+    def test_check_now_says_when_it_is_rate_limited(self, alice, gallery, monkeypatch):
+        def limited(*, user, domain):
+            raise CheckRateLimited(7)
+
+        monkeypatch.setattr(services, "domain_check_now", limited)
+        response = signed_in(alice).post(action_url("check", gallery), follow=True)
+        assert "try again in 7 s" in text(response)
+
+    def test_check_now_shows_the_result(self, alice, gallery, monkeypatch):
+        def verified(*, user, domain):
+            services.domain_transition(domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="verified")
+            return DomainCheck.objects.create(domain=domain, outcome=CheckOutcome.VERIFIED, message="ok", manual=True)
+
+        monkeypatch.setattr(services, "domain_check_now", verified)
+        response = signed_in(alice).post(action_url("check", gallery), follow=True)
+        assert "Checked just now: DNS is set up correctly. Status: Active." in text(response)
+
+    def test_bob_sees_no_action_buttons(self, bob, gallery):
+        Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
+        page = html(signed_in(bob).get(detail_url(gallery)))
+        assert "gallery.client-domain.com" in page
+        assert 'id="check-button"' not in page
+        assert 'id="retry-button"' not in page
+        assert action_url("delete", gallery) not in page
+        assert "<form" not in page.split("</header>", 1)[1]  # no form at all below the header
+
+    @pytest.mark.parametrize("action", ["check", "retry", "delete"])
+    def test_bob_is_refused_when_he_posts_an_action_anyway(self, bob, gallery, action):
+        Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
+        response = signed_in(bob).post(action_url(action, gallery), {"confirm": gallery.hostname})
+        assert response.status_code == 403
+        assert "owners and admins" in text(response)
+        gallery.refresh_from_db()
+        assert gallery.status == DomainStatus.FAILED and gallery.last_manual_check_at is None
+
+    @pytest.mark.parametrize("name", ["detail", "status", "delete"])
+    def test_charlie_gets_404_for_alices_domain(self, charlie, gallery, name):
+        response = signed_in(charlie).get(action_url(name, gallery))
+        assert response.status_code == 404
+        assert "gallery.client-domain.com" not in html(response)
+
+    @pytest.mark.parametrize("name", ["check", "retry", "delete"])
+    def test_charlie_gets_404_when_he_posts_to_alices_domain(self, charlie, gallery, name):
+        assert signed_in(charlie).post(action_url(name, gallery), {"confirm": gallery.hostname}).status_code == 404
+        assert Domain.objects.filter(pk=gallery.pk).exists()
+
+    def test_an_unknown_domain_id_is_404(self, alice):
+        assert signed_in(alice).get("/domains/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+    @pytest.mark.parametrize("name", ["check", "retry", "delete"])
+    def test_every_action_needs_a_csrf_token(self, alice, gallery, name):
+        Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
+        response = signed_in(alice, enforce_csrf_checks=True).post(action_url(name, gallery), {"confirm": gallery.hostname})
+        assert response.status_code == 403
+        assert Domain.objects.get(pk=gallery.pk).status == DomainStatus.FAILED
+
+    def test_every_form_carries_a_csrf_token(self, alice, gallery):
+        client = signed_in(alice)
+        for url in ["/", reverse("domains:add"), detail_url(gallery), action_url("delete", gallery)]:
+            page = html(client.get(url))
+            forms = re.findall(r"<form\b.*?</form>", page, re.S)
+            assert forms
+            for form in forms:
+                if 'method="post"' in form:
+                    assert 'name="csrfmiddlewaretoken"' in form, (url, form[:120])
+
+    def test_delete_needs_the_hostname_typed(self, alice, gallery):
+        client = signed_in(alice)
+        wrong = client.post(action_url("delete", gallery), {"confirm": "gallery"})
+        assert wrong.status_code == 400
+        assert "That doesn't match" in text(wrong).replace("&#x27;", "'")
+        assert Domain.objects.filter(pk=gallery.pk).exists()
+        done = client.post(action_url("delete", gallery), {"confirm": "Gallery.Client-Domain.com"}, follow=True)
+        assert not Domain.objects.filter(pk=gallery.pk).exists()
+        assert "gallery.client-domain.com was deleted" in text(done)
+
+    def test_a_link_into_another_of_my_workspaces_switches_to_it(self, alice, acme):
+        studio = WorkspaceFactory(name="Aaa Studio")  # first by name, so the default
+        MembershipFactory(user=alice, workspace=studio, role=Role.OWNER)
+        domain = DomainFactory(workspace=acme)
+        client = signed_in(alice)
+        assert client.get(detail_url(domain)).status_code == 200
+        assert domain.hostname in html(client.get("/"))
+
+
+# --- Nothing is loaded from anywhere but the portal --------------------------------
+
+URL_ATTRIBUTE = re.compile(r'\b(?:src|href|action|srcset|poster|data|formaction)\s*=\s*["\']([^"\']*)["\']', re.I)
+CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
+JS_FETCH = re.compile(r"""(?:fetch|open|importScripts|EventSource|WebSocket)\(\s*["'`]([^"'`]+)""")
+
+
+def foreign(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return bool(parts.netloc) or parts.scheme not in ("", "mailto", "data")
+
+
+class TestNoOtherHosts:
+    def pages(self, alice, bob, charlie, gallery, apex):
+        alice_client, anonymous = signed_in(alice), Client()
+        Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
+        yield anonymous.get(reverse("login"))
+        yield alice_client.get("/")
+        yield alice_client.get(reverse("domains:add"))
+        yield alice_client.post(reverse("domains:add"), {"hostname": "bad_name.example.com"})
+        yield alice_client.get(detail_url(gallery))
+        yield alice_client.get(detail_url(apex))
+        yield alice_client.get(action_url("delete", gallery))
+        yield signed_in(bob).post(action_url("check", gallery))  # 403 page
+        yield signed_in(charlie).get(detail_url(gallery))  # 404 page
+        yield signed_in(charlie).get("/")  # empty state
+        status = alice_client.get(action_url("status", gallery)).json()
+        yield status["status_html"] + status["meta_html"] + status["events_html"]
+
+    def test_no_page_refers_to_a_host_other_than_the_portal(self, alice, bob, charlie, gallery, apex, settings):
+        settings.EDGE_APEX_ADDRESSES = ["192.0.2.44"]
+        seen = 0
+        for page in self.pages(alice, bob, charlie, gallery, apex):
+            body = page if isinstance(page, str) else html(page)
+            for url in URL_ATTRIBUTE.findall(body) + CSS_URL.findall(body) + JS_FETCH.findall(body):
+                seen += 1
+                assert not foreign(url), url
+            assert "//" not in "".join(re.findall(r"<script\b[^>]*>(.*?)</script>", body, re.S))
+        assert seen > 20
+
+    def test_the_static_script_and_styles_ask_only_the_portal(self):
+        for name in ["portal/portal.js", "portal/portal.css"]:
+            path = finders.find(name)
+            assert path, name
+            source = open(path, encoding="utf-8").read()
+            urls = CSS_URL.findall(source) + JS_FETCH.findall(source)
+            assert all(not foreign(url) for url in urls), urls
+            assert not re.search(r"https?://", source), name
+
+    def test_static_files_are_served_from_the_portal_itself(self):
+        assert not urlsplit(django_settings.STATIC_URL).netloc
