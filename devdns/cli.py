@@ -27,14 +27,20 @@ from devdns.store import RECORD_TYPES, Fault, Store
 DEFAULT_STATE = "var/devdns.json"
 
 
-def build_parser(prog: str = "python -m devdns") -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Edit the records and faults of devdns."
+        prog="python -m devdns", description="Edit the records and faults of devdns."
     )
+    add_arguments(parser, default_state=os.environ.get("DEVDNS_STATE", DEFAULT_STATE))
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, default_state: str) -> None:
+    """The options and sub-commands, also added to the `manage.py devdns` parser."""
     parser.add_argument(
         "--state",
-        default=os.environ.get("DEVDNS_STATE", DEFAULT_STATE),
-        help="state file shared with the server (default: $DEVDNS_STATE or %(default)s)",
+        default=default_state,
+        help="state file shared with the server (default: %(default)s)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -70,7 +76,6 @@ def build_parser(prog: str = "python -m devdns") -> argparse.ArgumentParser:
     latency.add_argument("ms", type=int)
 
     commands.add_parser("clear", help="remove all records, faults and latency")
-    return parser
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -79,9 +84,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.command == "add":
         value = args.values if args.type == "TXT" else _single(args.values, args.type)
         record = store.add(args.name, args.type, value, ttl=args.ttl)
-        print(
-            f"added {record.name} {record.ttl} {record.type} {record.value}", file=out
-        )
+        _say(out, f"added {record.name} {record.ttl} {record.type} {record.value}")
     elif args.command == "remove":
         value = None
         if args.values:
@@ -89,20 +92,20 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 args.values if args.type == "TXT" else _single(args.values, args.type)
             )
         removed = store.remove(args.name, args.type, value)
-        print(f"removed {removed} record{'s' if removed != 1 else ''}", file=out)
+        _say(out, f"removed {removed} record{'s' if removed != 1 else ''}")
         return 0 if removed else 1
     elif args.command == "list":
         state = store.load()
         if args.json:
-            print(json.dumps(state.to_json(), indent=2), file=out)
+            _say(out, json.dumps(state.to_json(), indent=2))
             return 0
         for r in sorted(state.records, key=lambda r: (r.name, r.type, r.value)):
-            print(f"{r.name} {r.ttl} {r.type} {r.value}", file=out)
+            _say(out, f"{r.name} {r.ttl} {r.type} {r.value}")
         for name, f in sorted(state.faults.items()):
             active = ", ".join(f"{k}={v}" for k, v in asdict(f).items() if v)
-            print(f"fault {name}: {active}", file=out)
+            _say(out, f"fault {name}: {active}")
         if state.latency_ms:
-            print(f"latency {state.latency_ms} ms on every answer", file=out)
+            _say(out, f"latency {state.latency_ms} ms on every answer")
     elif args.command == "fault":
         fault = (
             Fault()
@@ -116,16 +119,19 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             )
         )
         store.set_fault(args.name, fault)
-        print(
-            f"fault for {args.name}: {'cleared' if fault.is_noop else fault}", file=out
-        )
+        _say(out, f"fault for {args.name}: {'cleared' if fault.is_noop else fault}")
     elif args.command == "latency":
         store.set_latency(args.ms)
-        print(f"latency {args.ms} ms on every answer", file=out)
+        _say(out, f"latency {args.ms} ms on every answer")
     elif args.command == "clear":
         store.clear()
-        print("cleared all records, faults and latency", file=out)
+        _say(out, "cleared all records, faults and latency")
     return 0
+
+
+def _say(out: TextIO, line: str) -> None:
+    # write() rather than print(): Django's OutputWrapper adds its own newline.
+    out.write(line + "\n")
 
 
 def _single(values: Sequence[str], rdtype: str) -> str:

@@ -223,10 +223,11 @@ class DevDnsServer:
                 outcome.append(loop.run_until_complete(self.bind()))
             except OSError as exc:  # e.g. the port is taken; reported by start() below
                 outcome.append(exc)
-                started.set()
+            finally:
+                started.set()  # whatever happened, start() must not wait forever
+            if not outcome or isinstance(outcome[0], OSError):
                 loop.close()
                 return
-            started.set()
             try:
                 loop.run_forever()
             finally:
@@ -239,6 +240,8 @@ class DevDnsServer:
         )
         self._thread.start()
         started.wait()
+        if not outcome:
+            raise RuntimeError("devdns failed to start; see the thread's traceback")
         if isinstance(outcome[0], OSError):
             raise outcome[0]
         return outcome[0]

@@ -1,0 +1,171 @@
+"""devdns over the network: what a DNS client sees."""
+
+import subprocess
+import sys
+import threading
+import time
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+
+def ask(dns_server, name, rdtype, *, tcp=False, timeout=1.0):
+    query = dns.message.make_query(name, rdtype)
+    query.flags &= ~dns.flags.RD
+    send = dns.query.tcp if tcp else dns.query.udp
+    return send(query, dns_server.host, timeout=timeout, port=dns_server.port)
+
+
+def texts(section):
+    return sorted(rdata.to_text() for rrset in section for rdata in rrset)
+
+
+def test_it_answers_authoritatively_for_a_record_it_holds(dns_server):
+    dns_server.add("gallery.client.com", "CNAME", "k3x9.domain.ve.ai")
+
+    response = ask(dns_server, "gallery.client.com", "CNAME")
+
+    assert response.flags & dns.flags.AA
+    assert not response.flags & dns.flags.RA
+    assert texts(response.answer) == ["k3x9.domain.ve.ai."]
+
+
+def test_it_answers_over_tcp_as_well(dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+
+    assert texts(ask(dns_server, "gallery.client.com", "A", tcp=True).answer) == [
+        "203.0.113.7"
+    ]
+
+
+def test_a_missing_name_is_nxdomain_with_the_zones_soa(dns_server):
+    dns_server.add("www.client.com", "A", "203.0.113.7")
+
+    response = ask(dns_server, "gallery.client.com", "A")
+
+    assert response.rcode() == dns.rcode.NXDOMAIN
+    assert response.flags & dns.flags.AA
+    assert [rrset.name.to_text() for rrset in response.authority] == ["client.com."]
+
+
+def test_a_name_without_the_asked_type_is_nodata_with_the_soa(dns_server):
+    dns_server.add("www.client.com", "A", "203.0.113.7")
+
+    response = ask(dns_server, "www.client.com", "AAAA")
+
+    assert response.rcode() == dns.rcode.NOERROR
+    assert response.answer == []
+    assert response.authority[0].rdtype == dns.rdatatype.SOA
+
+
+def test_a_name_with_only_names_below_it_exists(dns_server):
+    dns_server.add("_ve-verify.gallery.client.com", "TXT", "token")
+
+    assert ask(dns_server, "gallery.client.com", "A").rcode() == dns.rcode.NOERROR
+
+
+def test_the_zone_is_served_by_itself_with_glue(dns_server):
+    dns_server.add("gallery.client.com", "CNAME", "k3x9.domain.ve.ai")
+
+    response = ask(dns_server, "client.com", "NS")
+
+    assert texts(response.answer) == ["ns1.client.com."]
+    assert texts(response.additional) == [dns_server.host]
+
+
+def test_names_outside_its_zones_are_refused(dns_server):
+    dns_server.add("gallery.client.com", "CNAME", "k3x9.domain.ve.ai")
+
+    assert ask(dns_server, "gallery.other.com", "A").rcode() == dns.rcode.REFUSED
+
+
+def test_a_multi_string_txt_record_keeps_its_strings(dns_server):
+    dns_server.add("_ve-verify.client.com", "TXT", ["k3x9", "abc"])
+
+    [rrset] = ask(dns_server, "_ve-verify.client.com", "TXT").answer
+
+    assert [rdata.strings for rdata in rrset] == [(b"k3x9", b"abc")]
+
+
+def test_a_removed_record_is_gone_at_once(dns_server):
+    dns_server.add("www.client.com", "A", "203.0.113.7")
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+
+    assert dns_server.remove("gallery.client.com") == 1
+
+    assert ask(dns_server, "gallery.client.com", "A").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_a_record_added_by_the_cli_in_another_process_is_answered(dns_server):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devdns",
+            "--state",
+            str(dns_server.store.path),
+            "add",
+            "gallery.client.com",
+            "A",
+            "203.0.113.9",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+    assert texts(ask(dns_server, "gallery.client.com", "A").answer) == ["203.0.113.9"]
+
+
+def test_a_truncate_fault_sends_only_the_tc_bit_over_udp_and_everything_over_tcp(
+    dns_server,
+):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+    dns_server.fault("gallery.client.com", truncate=True)
+
+    over_udp = ask(dns_server, "gallery.client.com", "A")
+    over_tcp = ask(dns_server, "gallery.client.com", "A", tcp=True)
+
+    assert over_udp.flags & dns.flags.TC and over_udp.answer == []
+    assert texts(over_tcp.answer) == ["203.0.113.7"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "rcode"),
+    [("servfail", dns.rcode.SERVFAIL), ("refused", dns.rcode.REFUSED)],
+)
+def test_an_rcode_fault_answers_with_that_rcode(dns_server, fault, rcode):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+    dns_server.fault("gallery.client.com", **{fault: True})
+
+    assert ask(dns_server, "gallery.client.com", "A").rcode() == rcode
+
+
+def test_a_timeout_fault_never_answers(dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+    dns_server.fault("gallery.client.com", timeout=True)
+
+    with pytest.raises(dns.exception.Timeout):
+        ask(dns_server, "gallery.client.com", "A", timeout=0.3)
+
+
+def test_latency_delays_answers_without_serialising_them(dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+    dns_server.latency(200)
+    finished = []
+
+    def one_query():
+        ask(dns_server, "gallery.client.com", "A")
+        finished.append(time.monotonic())
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one_query) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(finished) == 20
+    assert 0.2 <= min(finished) - started and max(finished) - started < 0.8
