@@ -48,3 +48,56 @@ class Membership(models.Model):
     @property
     def can_manage_domains(self) -> bool:
         return self.role in MANAGING_ROLES
+
+
+API_KEY_PREFIX = "vek_"
+
+
+class ApiKey(models.Model):
+    """A workspace's key for integrations; acts as its creator, in that one workspace.
+
+    Only a SHA-256 hash of the key is stored: the key carries 256 random bits,
+    so a slow password hash would add cost and nothing else. `key_id` is the
+    short public part shown in lists and used to find the row.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display_prefix}…)"
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{API_KEY_PREFIX}{self.key_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request sent with an Idempotency-Key, replayed for repeats (24 h)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="one_idempotency_record_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}:{self.key}"

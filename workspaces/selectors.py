@@ -16,3 +16,10 @@ def membership_for(*, user: AbstractBaseUser, workspace: Workspace) -> Membershi
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(user=user, workspace=workspace).first()
+
+
+def api_keys_for(*, workspace: Workspace):
+    """The workspace's keys, newest first, active ones before revoked."""
+    from workspaces.models import ApiKey
+
+    return ApiKey.objects.filter(workspace=workspace).select_related("created_by").order_by("revoked_at", "-created_at")
