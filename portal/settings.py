@@ -201,8 +201,26 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- API ----------------------------------------------------------------------
 
+# Integrations use workspace API keys (Bearer); signed-in people also use their
+# session (with CSRF). Throttles are per API key (per user for sessions).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "workspaces.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "domains.api.throttles.ApiRateThrottle",
+        "domains.api.throttles.ApiWriteRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env_str("API_THROTTLE_RATE", "600/min"),
+        "api_writes": env_str("API_WRITE_THROTTLE_RATE", "60/min"),
+    },
+    "EXCEPTION_HANDLER": "domains.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "VE.AI custom domains API",
@@ -211,6 +229,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "DESCRIPTION": (
+        "Connect custom domains to a VE.AI workspace.\n\n"
+        "**Authentication.** Send a workspace API key as `Authorization: Bearer vek_...` "
+        "(owners and admins create keys under Workspace → API keys). A key acts as the person "
+        "who created it, with their current role, in the key's one workspace. Signed-in people "
+        "may also use their session (unsafe methods need the `X-CSRFToken` header); they choose "
+        "the workspace with the `workspace` query parameter or the `X-Workspace` header (its "
+        "public id, `ws_...`), and otherwise act in their first workspace by name.\n\n"
+        "**Errors** always have the shape `{\"error\": {\"code\", \"message\", \"fields\"?, "
+        "\"retry_after\"?}}`.\n\n"
+        "**Idempotency.** `POST /api/v1/domains/` accepts an `Idempotency-Key` header: a repeat "
+        "with the same key and body within 24 hours returns the first response again."
+    ),
 }
 
 # --- Logging ------------------------------------------------------------------

@@ -1,0 +1,51 @@
+"""OpenAPI pieces shared by the API views: auth scheme, common parameters, error responses."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from domains.api.serializers import ErrorSerializer
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "workspaces.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "vek_<key id>_<secret>",
+            "description": "A workspace API key; it acts as its creator in the key's workspace.",
+        }
+
+
+WORKSPACE_PARAMETERS = [
+    OpenApiParameter(
+        "workspace",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Session users: the workspace's public id (ws_...). Defaults to your first workspace by name. "
+        "With an API key it may only name the key's own workspace.",
+    ),
+]
+
+
+def error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+E400 = error("Invalid input: `fields` holds the messages per field.")
+E401 = error("No credentials, or an invalid or revoked API key.")
+E403 = error("Authenticated, but the role does not allow this (members only read).")
+E404 = error("No such domain in this workspace (other workspaces' domains are never revealed), or no such workspace.")
+E409 = error("Conflict: hostname_taken, workspace_limit_reached or invalid_transition.")
+E422 = error("idempotency_key_reused: the Idempotency-Key was used with a different request.")
+
+
+def e429(description: str = "Too many requests for this API key; see Retry-After.") -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+COMMON_READ = {401: E401, 403: E403, 404: E404, 429: e429()}
+COMMON_WRITE = {401: E401, 403: E403, 404: E404, 429: e429()}

@@ -1,0 +1,136 @@
+"""What the API says about domains, checks and events; no business rules here."""
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from domains.models import ActorKind, Domain, DomainCheck, DomainEvent, DomainStatus
+from domains.presenters import dns_records
+
+EDGE_STATES = ["serving", "not_served", "syncing", "sync_failed"]
+
+
+def _apex_addresses() -> list[str]:
+    value = getattr(settings, "EDGE_APEX_ADDRESSES", None) or []
+    if isinstance(value, str):
+        value = [a.strip() for a in value.split(",") if a.strip()]
+    return list(value)
+
+
+class RecordSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["CNAME", "TXT", "A", "AAAA"])
+    name = serializers.CharField(help_text="The full record name.")
+    relative_name = serializers.CharField(help_text="The name as a DNS provider's form asks for it; '@' for the zone.")
+    zone = serializers.CharField()
+    value = serializers.CharField()
+    purpose = serializers.CharField()
+
+
+class CheckSerializer(serializers.ModelSerializer):
+    expected = serializers.SerializerMethodField()
+    found = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DomainCheck
+        fields = ["id", "checked_at", "outcome", "message", "expected", "found", "manual", "duration_ms"]
+
+    @extend_schema_field({"type": "object", "additionalProperties": True, "description": "What the check looked for."})
+    def get_expected(self, check: DomainCheck):
+        return check.expected if isinstance(check.expected, dict) else {}
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {"type": "object", "additionalProperties": True},
+            "description": "Each DNS question asked and what came back.",
+        }
+    )
+    def get_found(self, check: DomainCheck):
+        return check.found if isinstance(check.found, list) else []
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.ChoiceField(source="actor_kind", choices=ActorKind.choices)
+    actor_username = serializers.SerializerMethodField(help_text="Who, for a workspace member; null for staff and system.")
+
+    class Meta:
+        model = DomainEvent
+        fields = ["id", "created_at", "from_status", "to_status", "reason", "actor", "actor_username"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_actor_username(self, event: DomainEvent) -> str | None:
+        if event.actor_kind != ActorKind.USER or event.actor_user is None:
+            return None
+        return event.actor_user.get_username()
+
+
+class DomainSerializer(serializers.ModelSerializer):
+    records = serializers.SerializerMethodField(help_text="The DNS records to publish to connect the domain.")
+    edge_state = serializers.SerializerMethodField(help_text="What the edge currently does with this hostname.")
+
+    class Meta:
+        model = Domain
+        fields = [
+            "id",
+            "hostname",
+            "display_hostname",
+            "status",
+            "is_apex",
+            "target",
+            "records",
+            "edge_state",
+            "last_check_outcome",
+            "last_checked_at",
+            "next_check_at",
+            "verified_at",
+            "grace_until",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RecordSerializer(many=True))
+    def get_records(self, domain: Domain):
+        return RecordSerializer(dns_records(domain, apex_addresses=_apex_addresses()), many=True).data
+
+    @extend_schema_field(serializers.ChoiceField(choices=EDGE_STATES, allow_null=True))
+    def get_edge_state(self, domain: Domain) -> str | None:
+        return getattr(domain, "edge_state", None)
+
+
+class DomainDetailSerializer(DomainSerializer):
+    last_check = serializers.SerializerMethodField(help_text="The latest check's diagnostics, if any.")
+
+    class Meta(DomainSerializer.Meta):
+        fields = [*DomainSerializer.Meta.fields, "last_check"]
+        read_only_fields = fields
+
+    @extend_schema_field(CheckSerializer(allow_null=True))
+    def get_last_check(self, domain: Domain):
+        check = self.context.get("last_check")
+        return CheckSerializer(check).data if check is not None else None
+
+
+class DomainCreateSerializer(serializers.Serializer):
+    hostname = serializers.CharField(max_length=300, help_text="e.g. gallery.client-domain.com (Unicode allowed).")
+
+
+class DomainFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DomainStatus.choices, required=False)
+    search = serializers.CharField(required=False, max_length=253, allow_blank=True)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable: e.g. invalid, not_found, hostname_taken.")
+    message = serializers.CharField(help_text="For people.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Only for 400: messages per field.",
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="Only for 429: seconds to wait.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
