@@ -223,3 +223,31 @@ def test_with_redis_unreachable_at_commit_the_sweep_delivers_later(edge_table, s
     assert edge_table.item("late.client-domain.com") is None
     assert edge_sync.edge_sweep(grace_seconds=0).written == 1
     assert edge_table.item("late.client-domain.com")["workspace_id"] == workspace.public_id
+
+
+class TestEdgeStateSelectors:
+    def test_each_domain_gets_its_edge_state_in_one_query(self, edge_table, acme, settings, django_assert_num_queries):
+        never = DomainFactory(workspace=acme, hostname="never.client-domain.com")
+        serving = activate(DomainFactory(workspace=acme, hostname="serving.client-domain.com"))
+        syncing = activate(DomainFactory(workspace=acme, hostname="syncing.client-domain.com"))
+        failing = activate(DomainFactory(workspace=acme, hostname="failing.client-domain.com"))
+        edge_sync.edge_deliver(outbox_id=EdgeOutbox.objects.get(hostname=serving.hostname).pk)
+        settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+        edge_sync.edge_deliver(outbox_id=EdgeOutbox.objects.get(hostname=failing.hostname).pk)
+        with django_assert_num_queries(1):
+            states = {d.hostname: d.edge_state for d in selectors.annotate_edge_state(Domain.objects.all())}
+        assert states == {
+            never.hostname: "not_served",
+            serving.hostname: "serving",
+            syncing.hostname: "syncing",
+            failing.hostname: "sync_failed",
+        }
+
+    def test_one_domains_edge_status_says_what_and_why(self, edge_table, domain, settings):
+        assert selectors.domain_edge_status(domain=domain)["state"] == "not_served"
+        domain = activate(domain)
+        settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+        edge_sync.edge_sweep(grace_seconds=0)
+        status = selectors.domain_edge_status(domain=domain)
+        assert status["state"] == "sync_failed" and status["version"] == domain.edge_version
+        assert "EdgeStoreUnavailable" in status["last_error"] and status["delivered_at"] is None
