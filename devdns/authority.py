@@ -6,9 +6,12 @@ list), and a name holding NS records is a zone apex of its own. A zone without
 NS records is served by `ns1.<zone>`, whose address is the server's own, so a
 resolver that follows the delegation comes straight back here.
 
-Names outside every zone are REFUSED, as a non-recursive authoritative server
-does; names inside a zone get NXDOMAIN or NODATA (with the SOA) exactly as
-RFC 1034/2308/8020 describe, including empty non-terminals.
+devdns plays the whole internet for the local stack, so a name outside every
+zone does not exist: NXDOMAIN, as a resolver would answer for a domain nobody
+registered (REFUSED would read as "your DNS is unreachable" to a tenant who
+simply has not published anything yet). Names inside a zone get NXDOMAIN or
+NODATA (with the SOA) exactly as RFC 1034/2308/8020 describe, including empty
+non-terminals.
 """
 
 from __future__ import annotations
@@ -135,8 +138,11 @@ class Authority:
         if fault.servfail:
             response.set_rcode(dns.rcode.SERVFAIL)
             return response
-        if fault.refused or zone is None or question.rdclass != dns.rdataclass.IN:
+        if fault.refused or question.rdclass != dns.rdataclass.IN:
             response.set_rcode(dns.rcode.REFUSED)
+            return response
+        if zone is None:
+            response.set_rcode(dns.rcode.NXDOMAIN)
             return response
 
         response.flags |= dns.flags.AA

@@ -76,10 +76,21 @@ def test_the_zone_is_served_by_itself_with_glue(dns_server):
     assert texts(response.additional) == [dns_server.host]
 
 
-def test_names_outside_its_zones_are_refused(dns_server):
+def test_names_outside_its_zones_do_not_exist(dns_server):
     dns_server.add("gallery.client.com", "CNAME", "k3x9.domain.ve.ai")
 
-    assert ask(dns_server, "gallery.other.com", "A").rcode() == dns.rcode.REFUSED
+    assert ask(dns_server, "gallery.other.com", "A").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_a_domain_with_nothing_published_is_missing_not_unreachable(dns_server):
+    from domains.dns import CheckRequest, DnsConfig, DomainChecker
+
+    config = DnsConfig.from_values(
+        resolvers=dns_server.address, nameserver_port=dns_server.port, timeout=0.5, cname_zone="domain.ve.ai"
+    )
+    result = DomainChecker(config).check(CheckRequest(hostname="gallery.unpublished.com", token="k3x9"))
+
+    assert result.outcome == "missing"
 
 
 def test_a_multi_string_txt_record_keeps_its_strings(dns_server):
