@@ -515,3 +515,39 @@ def _prune_checks(domain: Domain) -> None:
     )
     if stale:
         DomainCheck.objects.filter(pk__in=stale).delete()
+
+
+# --- Support staff: resync to the edge, retry on a tenant's behalf -------------
+
+
+def domain_resync_edge(*, staff_user: AbstractBaseUser, domain: Domain) -> EdgeOutbox:
+    """Deliver the domain's current edge state again (a fresh, newer version), recorded as an event."""
+    require_support_staff(staff_user)
+    with transaction.atomic():
+        locked = Domain.objects.select_for_update().select_related("workspace").get(pk=domain.pk)
+        row = _write_edge_change(locked)
+        _log_event(
+            locked, actor=Actor.staff(staff_user), from_status=locked.status, to_status=locked.status, reason="resynced to edge"
+        )
+    return row
+
+
+def domain_retry_by_staff(*, staff_user: AbstractBaseUser, domain: Domain) -> Domain:
+    """`failed` → `pending` by support staff, as the tenant's Retry would."""
+    require_support_staff(staff_user)
+    if domain.status != DomainStatus.FAILED:
+        raise InvalidTransition("Only a failed domain can be retried.")
+    return _back_to_pending(domain, actor=Actor.staff(staff_user), reason="retried by support")
+
+
+def domain_check_by_staff(*, staff_user: AbstractBaseUser, domain: Domain) -> DomainCheck:
+    """A support check now; leaves an event with the staff user even when the status stays."""
+    require_support_staff(staff_user)
+    before = domain.status
+    check = domain_check_now(user=staff_user, domain=domain)
+    after = Domain.objects.filter(pk=domain.pk).select_related("workspace").first()
+    if after is not None and after.status == before:
+        _log_event(
+            after, actor=Actor.staff(staff_user), from_status=before, to_status=before, reason=f"checked by support: {check.outcome}"
+        )
+    return check

@@ -1,0 +1,327 @@
+"""The support-staff admin for domains and the edge outbox.
+
+Every change goes through a service, which checks the staff member's
+permission and records an event with them; the admin never edits a domain's
+fields directly. Staff without a model's view permission do not see it, and
+actions need the change permission.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+
+from domains import edge_store, selectors, services
+from domains.errors import DomainError
+from domains.models import Domain, DomainCheck, DomainEvent, DomainStatus, EdgeOutbox
+
+RECENT_ROWS = 20
+
+EDGE_STATE_CHOICES = [
+    ("serving", "Serving"),
+    ("not_served", "Not served"),
+    ("syncing", "Syncing"),
+    ("sync_failed", "Sync failed"),
+]
+
+
+class EdgeStateFilter(admin.SimpleListFilter):
+    title = "edge state"
+    parameter_name = "edge_state"
+
+    def lookups(self, request, model_admin):
+        return EDGE_STATE_CHOICES
+
+    def queryset(self, request, queryset):
+        if self.value() in dict(EDGE_STATE_CHOICES):
+            return queryset.filter(edge_state=self.value())
+        return queryset
+
+
+class RecentFormSet(BaseInlineFormSet):
+    """Only the newest rows: a domain checked for years has thousands."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_recent"):
+            qs = super().get_queryset()[:RECENT_ROWS]
+            list(qs)  # evaluate once; the formset indexes into it
+            self._recent = qs
+        return self._recent
+
+
+class ReadOnlyInline(admin.TabularInline):
+    formset = RecentFormSet
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DomainCheckInline(ReadOnlyInline):
+    model = DomainCheck
+    verbose_name_plural = f"recent checks (newest {RECENT_ROWS})"
+    fields = ["checked_at", "outcome", "manual", "message", "duration_ms"]
+    readonly_fields = fields
+    ordering = ["-checked_at", "-id"]
+
+
+class DomainEventInline(ReadOnlyInline):
+    model = DomainEvent
+    verbose_name_plural = f"recent events (newest {RECENT_ROWS})"
+    fields = ["created_at", "from_status", "to_status", "actor_kind", "actor_user", "reason"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor_user")
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded in each domain's history; the tenant sees that support suspended it.",
+    )
+
+
+def _run(modeladmin, request, queryset, verb: str, call) -> None:
+    """Apply `call(domain)` to each selected domain; report what worked and each refusal."""
+    done = 0
+    for domain in queryset.select_related("workspace"):
+        try:
+            call(domain)
+            done += 1
+        except (DomainError, Domain.DoesNotExist) as exc:
+            modeladmin.message_user(request, f"{domain.hostname}: {exc or 'no longer exists'}", messages.WARNING)
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} domain{'s' if done != 1 else ''}.", messages.SUCCESS)
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["hostname", "workspace", "status", "last_check_outcome", "edge_state_display", "created_at"]
+    list_filter = ["status", "is_apex", EdgeStateFilter]
+    search_fields = ["hostname", "display_hostname", "workspace__name", "workspace__public_id"]
+    list_select_related = ["workspace"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "hostname",
+        "display_hostname",
+        "workspace",
+        "status",
+        "is_apex",
+        "token",
+        "target",
+        "verify_record_name",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "next_check_at",
+        "last_checked_at",
+        "last_check_outcome",
+        "last_manual_check_at",
+        "pending_since",
+        "verified_at",
+        "grace_until",
+        "edge_version",
+        "edge_panel",
+    ]
+    fieldsets = [
+        (None, {"fields": ["hostname", "display_hostname", "workspace", "status", "is_apex", "created_by"]}),
+        ("DNS proof", {"fields": ["token", "target", "verify_record_name"]}),
+        (
+            "Schedule",
+            {
+                "fields": [
+                    "next_check_at",
+                    "last_checked_at",
+                    "last_check_outcome",
+                    "last_manual_check_at",
+                    "pending_since",
+                    "verified_at",
+                    "grace_until",
+                ]
+            },
+        ),
+        ("What the edge sees", {"fields": ["edge_version", "edge_panel"]}),
+        ("Timestamps", {"fields": ["created_at", "updated_at"]}),
+    ]
+    inlines = [DomainCheckInline, DomainEventInline]
+    actions = ["check_now", "resync_to_edge", "suspend", "unsuspend", "retry"]
+
+    def get_queryset(self, request):
+        return selectors.annotate_edge_state(super().get_queryset(request))
+
+    # Domains are added by tenants and removed through services (which tombstone the edge);
+    # no field is edited by hand (a stale form could undo a worker's status change).
+    # The change permission unlocks the actions instead.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_manage_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff and request.user.has_perm("domains.change_domain")
+
+    @admin.display(description="edge state", ordering="edge_state")
+    def edge_state_display(self, domain: Domain) -> str:
+        return dict(EDGE_STATE_CHOICES).get(getattr(domain, "edge_state", None) or "", "—")
+
+    @admin.display(description="what the edge sees")
+    def edge_panel(self, domain: Domain) -> str:
+        if domain is None or domain.pk is None:
+            return "—"
+        status = selectors.domain_edge_status(domain=domain)
+        expected = {
+            "host": domain.hostname,
+            "workspace_id": domain.workspace.public_id,
+            "state": "serve" if domain.is_servable else ("gone" if domain.edge_version else "(no item)"),
+            "version": domain.edge_version or "—",
+        }
+        try:
+            item = edge_store.get_item(domain.hostname)
+            live_error = None
+        except Exception as exc:  # any endpoint trouble is shown, never a 500 on the page
+            item, live_error = None, f"{exc.__class__.__name__}: {exc}"
+        keys = ["host", "workspace_id", "state", "version", "updated_at", "expires_at"]
+        if live_error:
+            live_cells = {k: "" for k in keys}
+        elif item is None:
+            live_cells = {k: "(no item)" if k == "host" else "" for k in keys}
+        else:
+            live_cells = {k: item.get(k, "") for k in keys}
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    k,
+                    expected.get(k, ""),
+                    live_cells[k],
+                    "" if k not in expected or live_error or item is None or str(expected[k]) == str(live_cells[k]) else "differs",
+                )
+                for k in keys
+            ),
+        )
+        sync = format_html(
+            "Outbox: <strong>{}</strong>, newest version {}, delivered {}, attempts {}{}",
+            status["state"],
+            status["version"],
+            status["delivered_at"] or "not yet",
+            status["attempts"],
+            format_html(", last error: {}", status["last_error"]) if status["last_error"] else "",
+        )
+        error = format_html('<p class="errornote">Could not read the edge table: {}</p>', live_error) if live_error else ""
+        return format_html(
+            '{}<table class="edge-panel"><thead><tr><th></th><th>database says</th><th>DynamoDB has (live)</th><th></th></tr>'
+            "</thead><tbody>{}</tbody></table><p>{}</p>",
+            error,
+            rows,
+            sync,
+        )
+
+    # --- actions: each through a service that records an event with the staff user ---
+
+    @admin.action(description="Check DNS now", permissions=["manage"])
+    def check_now(self, request, queryset):
+        _run(self, request, queryset, "Checked", lambda d: services.domain_check_by_staff(staff_user=request.user, domain=d))
+
+    @admin.action(description="Resync to edge", permissions=["manage"])
+    def resync_to_edge(self, request, queryset):
+        _run(self, request, queryset, "Resynced", lambda d: services.domain_resync_edge(staff_user=request.user, domain=d))
+
+    @admin.action(description="Unsuspend (back to pending)", permissions=["manage"])
+    def unsuspend(self, request, queryset):
+        _run(self, request, queryset, "Unsuspended", lambda d: services.domain_unsuspend(staff_user=request.user, domain=d))
+
+    @admin.action(description="Retry failed domains (back to pending)", permissions=["manage"])
+    def retry(self, request, queryset):
+        _run(self, request, queryset, "Retried", lambda d: services.domain_retry_by_staff(staff_user=request.user, domain=d))
+
+    @admin.action(description="Suspend (asks for a reason)", permissions=["manage"])
+    def suspend(self, request, queryset):
+        form = SuspendForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            _run(
+                self,
+                request,
+                queryset,
+                "Suspended",
+                lambda d: services.domain_suspend(staff_user=request.user, domain=d, reason=reason),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Suspend domains",
+            "opts": self.model._meta,
+            "domains": queryset,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/domains/suspend.html", context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class UndeliveredFilter(admin.SimpleListFilter):
+    title = "delivery"
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [("undelivered", "Undelivered"), ("failing", "Failing (attempted)"), ("delivered", "Delivered")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "undelivered":
+            return queryset.filter(delivered_at__isnull=True)
+        if self.value() == "failing":
+            return queryset.filter(delivered_at__isnull=True, attempts__gt=0)
+        if self.value() == "delivered":
+            return queryset.filter(delivered_at__isnull=False)
+        return queryset
+
+
+@admin.register(EdgeOutbox)
+class EdgeOutboxAdmin(ReadOnlyAdmin):
+    list_display = ["hostname", "state", "version", "workspace_public_id", "created_at", "delivered_at", "attempts", "last_error", "next_attempt_at"]
+    list_filter = [UndeliveredFilter, "state"]
+    search_fields = ["hostname", "workspace_public_id"]
+    ordering = ["-id"]
+
+
+@admin.register(DomainEvent)
+class DomainEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "hostname", "from_status", "to_status", "actor_kind", "actor_user", "reason"]
+    list_filter = ["actor_kind", "to_status"]
+    search_fields = ["hostname", "reason"]
+    list_select_related = ["actor_user"]
+    date_hierarchy = "created_at"
+
+
