@@ -113,6 +113,8 @@ class DomainViewSet(viewsets.GenericViewSet):
     pagination_class = DomainPagination
     queryset = Domain.objects.none()  # for the schema; get_queryset is always scoped
     lookup_field = "pk"
+    # Any id reaches the view, so a malformed one is the API's JSON 404, not the site's HTML page.
+    lookup_value_regex = "[^/]+"
 
     # --- reads ----------------------------------------------------------------
 

@@ -1,0 +1,48 @@
+"""The OpenAPI document and the docs page: every endpoint and its errors, assets served locally."""
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = {
+    ("/api/v1/domains/", "get"): {"200", "400", "401", "403", "404", "429"},
+    ("/api/v1/domains/", "post"): {"201", "400", "401", "403", "404", "409", "422", "429"},
+    ("/api/v1/domains/{id}/", "get"): {"200", "401", "403", "404", "429"},
+    ("/api/v1/domains/{id}/", "delete"): {"204", "401", "403", "404", "429"},
+    ("/api/v1/domains/{id}/check/", "post"): {"200", "401", "403", "404", "409", "429"},
+    ("/api/v1/domains/{id}/retry/", "post"): {"200", "401", "403", "404", "409", "429"},
+    ("/api/v1/domains/{id}/events/", "get"): {"200", "401", "403", "404", "429"},
+    ("/api/v1/domains/{id}/checks/", "get"): {"200", "401", "403", "404", "429"},
+}
+
+
+@pytest.fixture
+def schema() -> dict:
+    response = APIClient().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_every_endpoint_and_its_error_responses_are_documented(schema):
+    documented = {(path, method) for path, item in schema["paths"].items() for method in item}
+    assert documented == set(OPERATIONS)
+    for (path, method), statuses in OPERATIONS.items():
+        responses = schema["paths"][path][method]["responses"]
+        assert set(responses) == statuses, (path, method)
+        for status in statuses - {"200", "201", "204"}:
+            assert responses[status]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_the_api_key_and_session_are_the_security_schemes(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {**schemes["apiKey"], "type": "http", "scheme": "bearer"}
+    assert "cookieAuth" in schemes
+
+
+def test_the_docs_page_serves_swagger_ui_from_local_assets(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn." not in page and "unpkg" not in page
