@@ -38,17 +38,27 @@ class DomainDeleteForm(forms.Form):
     confirm = forms.CharField(
         label="Type the domain to confirm",
         max_length=300,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
         error_messages={"required": "Type the domain's name to confirm."},
     )
 
     def __init__(self, *args, domain, **kwargs):
         super().__init__(*args, **kwargs)
         self.domain = domain
-        self.fields["confirm"].help_text = f"Enter {domain.display_hostname} exactly as shown."
+        self.fields[
+            "confirm"
+        ].help_text = f"Enter {domain.display_hostname} exactly as shown."
 
     def clean_confirm(self) -> str:
         typed = self.cleaned_data["confirm"].strip().rstrip(".").lower()
         if typed not in {self.domain.hostname, self.domain.display_hostname.lower()}:
-            raise forms.ValidationError(f"That doesn't match. Type {self.domain.display_hostname} to delete it.")
+            raise forms.ValidationError(
+                f"That doesn't match. Type {self.domain.display_hostname} to delete it."
+            )
         return typed

@@ -12,7 +12,14 @@ from datetime import datetime
 from django.utils import timezone
 
 from domains.hostnames import registrable_domain
-from domains.models import CheckOutcome, Domain, DomainCheck, DomainEvent, DomainStatus
+from domains.models import (
+    SERVABLE_STATUSES,
+    CheckOutcome,
+    Domain,
+    DomainCheck,
+    DomainEvent,
+    DomainStatus,
+)
 
 # Statuses whose page keeps refreshing its status block: something is expected
 # to change soon without the tenant doing anything in the portal.
@@ -57,7 +64,9 @@ class Record:
 
     type: str
     name: str  # the full hostname
-    relative_name: str  # the label a DNS provider's form asks for, "@" for the zone itself
+    relative_name: (
+        str  # the label a DNS provider's form asks for, "@" for the zone itself
+    )
     zone: str
     value: str
     purpose: str
@@ -71,16 +80,40 @@ def zone_and_label(name: str, hostname: str) -> tuple[str, str]:
     return zone, name.removesuffix("." + zone)
 
 
-def dns_records(domain: Domain, *, apex_addresses: tuple[str, ...] | list[str] = ()) -> list[Record]:
+def dns_records(
+    domain: Domain, *, apex_addresses: tuple[str, ...] | list[str] = ()
+) -> list[Record]:
     """The exact records that prove and connect the domain."""
     if not domain.is_apex:
         zone, label = zone_and_label(domain.hostname, domain.hostname)
-        return [Record("CNAME", domain.hostname, label, zone, domain.target, "Connects your domain to VE.AI.")]
+        return [
+            Record(
+                "CNAME",
+                domain.hostname,
+                label,
+                zone,
+                domain.target,
+                "Connects your domain to VE.AI.",
+            )
+        ]
     zone, txt_label = zone_and_label(domain.verify_record_name, domain.hostname)
-    records = [Record("TXT", domain.verify_record_name, txt_label, zone, domain.token, "Proves the domain is yours.")]
+    records = [
+        Record(
+            "TXT",
+            domain.verify_record_name,
+            txt_label,
+            zone,
+            domain.token,
+            "Proves the domain is yours.",
+        )
+    ]
     for address in apex_addresses:
         kind = "AAAA" if ":" in address else "A"
-        records.append(Record(kind, domain.hostname, "@", zone, address, "Sends visitors to VE.AI."))
+        records.append(
+            Record(
+                kind, domain.hostname, "@", zone, address, "Sends visitors to VE.AI."
+            )
+        )
     return records
 
 
@@ -88,7 +121,10 @@ def status_text(status: str) -> str:
     return STATUS_TEXT.get(status, "")
 
 
-def edge_text(edge_state: str | None) -> str:
+def edge_text(edge_state: str | None, status: str | None = None) -> str:
+    """What the edge does with the domain, when that adds to its status."""
+    if edge_state == "not_served" and status not in SERVABLE_STATUSES:
+        return ""  # a pending or failed domain is obviously not served
     return EDGE_TEXT.get(edge_state or "", "")
 
 
@@ -98,7 +134,7 @@ def should_poll(domain: Domain, edge_state: str | None = None) -> bool:
 
 def in_words(seconds: float) -> str:
     """A short duration as people say it: "12 s", "4 minutes", "3 hours"."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds} s"
     minutes = round(seconds / 60)
@@ -115,7 +151,11 @@ def next_check_text(domain: Domain, *, now: datetime | None = None) -> str:
     """When the next automatic check happens, or why there is none."""
     now = now or timezone.now()
     if domain.status in (DomainStatus.FAILED, DomainStatus.SUSPENDED):
-        return "No automatic checks while the domain is " + domain.get_status_display().lower() + "."
+        return (
+            "No automatic checks while the domain is "
+            + domain.get_status_display().lower()
+            + "."
+        )
     if domain.check_claimed_until and domain.check_claimed_until > now:
         return "Checking now…"
     if domain.next_check_at is None:
@@ -135,7 +175,11 @@ def ago_text(when: datetime | None, *, now: datetime | None = None) -> str:
 
 
 def _hop_sentence(hop: dict) -> str:
-    name, rtype, status = hop.get("name", ""), hop.get("type", ""), hop.get("status", "")
+    name, rtype, status = (
+        hop.get("name", ""),
+        hop.get("type", ""),
+        hop.get("status", ""),
+    )
     records = hop.get("records") or []
     if status == "answer":
         return f"{name} has {rtype} {', '.join(records)}"
@@ -143,10 +187,12 @@ def _hop_sentence(hop: dict) -> str:
         return f"{name} does not exist"
     if status == "nodata":
         return f"{name} exists but has no {rtype} record"
-    return f"no answer about {name} ({rtype}): {hop.get('error') or 'no server responded'}"
+    return (
+        f"no answer about {name} ({rtype}): {hop.get('error') or 'no server responded'}"
+    )
 
 
-def describe_hops(found) -> list[dict]:  # noqa: ANN001 - the JSON a DomainCheck stores
+def describe_hops(found) -> list[dict]:
     """Each question the check asked, as a sentence with who answered."""
     hops = found.get("hops", []) if isinstance(found, dict) else (found or [])
     described = []
@@ -157,14 +203,22 @@ def describe_hops(found) -> list[dict]:  # noqa: ANN001 - the JSON a DomainCheck
         if hop.get("status") == "error":
             source = f"last tried {server}" if server else ""
         elif server:
-            source = f"answered by {server}" + ("" if hop.get("authoritative") else " (a resolver, not your DNS host)")
+            source = f"answered by {server}" + (
+                "" if hop.get("authoritative") else " (a resolver, not your DNS host)"
+            )
         else:
             source = ""
-        described.append({"sentence": _hop_sentence(hop), "source": source, "ok": hop.get("status") == "answer"})
+        described.append(
+            {
+                "sentence": _hop_sentence(hop),
+                "source": source,
+                "ok": hop.get("status") == "answer",
+            }
+        )
     return described
 
 
-def describe_expected(expected) -> list[str]:  # noqa: ANN001 - the JSON a DomainCheck stores
+def describe_expected(expected) -> list[str]:
     """What the check looked for, one line per record."""
     if not isinstance(expected, dict):
         return []
@@ -174,7 +228,9 @@ def describe_expected(expected) -> list[str]:  # noqa: ANN001 - the JSON a Domai
     if txt := expected.get("txt"):
         lines.append(f"TXT {txt.get('name')} = {txt.get('value')}")
     if addresses := expected.get("addresses"):
-        lines.append(f"A/AAAA {expected.get('hostname', '') or 'the domain'} → {', '.join(addresses)}")
+        lines.append(
+            f"A/AAAA {expected.get('hostname', '') or 'the domain'} → {', '.join(addresses)}"
+        )
     return lines
 
 
@@ -199,7 +255,11 @@ def describe_check(check: DomainCheck | None) -> dict | None:
 
 
 def describe_event(event: DomainEvent) -> str:
-    who = event.actor_user.get_username() if event.actor_user else {"system": "VE.AI", "staff": "VE.AI support"}.get(event.actor_kind, "")
+    who = (
+        event.actor_user.get_username()
+        if event.actor_user
+        else {"system": "VE.AI", "staff": "VE.AI support"}.get(event.actor_kind, "")
+    )
     if not event.from_status and event.to_status:
         return f"Added by {who}" if who else "Added"
     if not event.to_status:

@@ -17,7 +17,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from domains import presenters, selectors, services
-from domains.errors import CheckRateLimited, HostnameTaken, InvalidHostname, InvalidTransition, NotAllowed, WorkspaceLimitReached
+from domains.errors import (
+    CheckRateLimited,
+    HostnameTaken,
+    InvalidHostname,
+    InvalidTransition,
+    NotAllowed,
+    WorkspaceLimitReached,
+)
 from domains.forms import DomainAddForm, DomainDeleteForm
 from domains.models import Domain, DomainStatus
 from workspaces.models import Workspace
@@ -26,7 +33,9 @@ from workspaces.session import current_workspace, switch_workspace
 
 # How often an open domain page asks for its status while it is still changing.
 POLL_INTERVAL_MS = 3000
-MANAGERS_ONLY = "Only the workspace's owners and admins can change its domains; ask one of them."
+MANAGERS_ONLY = (
+    "Only the workspace's owners and admins can change its domains; ask one of them."
+)
 
 
 def _can_manage(request: HttpRequest, workspace: Workspace) -> bool:
@@ -39,15 +48,24 @@ def _require_manager(request: HttpRequest, workspace: Workspace) -> None:
         raise PermissionDenied(MANAGERS_ONLY)
 
 
-def _domain_or_404(request: HttpRequest, domain_id) -> Domain:  # noqa: ANN001 - a UUID from the URL
+def _domain_or_404(request: HttpRequest, domain_id) -> Domain:
     """The domain if it belongs to one of the user's workspaces; that workspace becomes current."""
     current = current_workspace(request)
-    candidates = [current, *(w for w in workspaces_for_user(request.user) if current and w.pk != current.pk)]
+    candidates = [
+        current,
+        *(
+            w
+            for w in workspaces_for_user(request.user)
+            if current and w.pk != current.pk
+        ),
+    ]
     for workspace in candidates:
         if workspace is None:
             continue
         try:
-            domain = selectors.domain_get(user=request.user, workspace=workspace, domain_id=domain_id)
+            domain = selectors.domain_get(
+                user=request.user, workspace=workspace, domain_id=domain_id
+            )
         except Domain.DoesNotExist:
             continue
         if workspace != current:
@@ -75,7 +93,7 @@ def _status_context(request: HttpRequest, domain: Domain) -> dict:
         "can_manage": _can_manage(request, domain.workspace),
         "status_text": presenters.status_text(domain.status),
         "edge_state": edge_state,
-        "edge_text": presenters.edge_text(edge_state),
+        "edge_text": presenters.edge_text(edge_state, domain.status),
         "last_check": presenters.describe_check(last_check),
         "last_checked_text": presenters.ago_text(domain.last_checked_at, now=now),
         "next_check_text": presenters.next_check_text(domain, now=now),
@@ -102,14 +120,20 @@ def domain_list(request: HttpRequest) -> HttpResponse:
         {
             "domain": domain,
             "last_checked_text": presenters.ago_text(domain.last_checked_at, now=now),
-            "edge_text": presenters.edge_text(getattr(domain, "edge_state", None)),
+            "edge_text": presenters.edge_text(
+                getattr(domain, "edge_state", None), domain.status
+            ),
         }
         for domain in domains
     ]
     return render(
         request,
         "domains/list.html",
-        {"workspace": workspace, "rows": rows, "can_manage": _can_manage(request, workspace)},
+        {
+            "workspace": workspace,
+            "rows": rows,
+            "can_manage": _can_manage(request, workspace),
+        },
     )
 
 
@@ -123,13 +147,20 @@ def domain_add(request: HttpRequest) -> HttpResponse:
     form = DomainAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            domain = services.domain_create(user=request.user, workspace=workspace, hostname=form.cleaned_data["hostname"])
+            domain = services.domain_create(
+                user=request.user,
+                workspace=workspace,
+                hostname=form.cleaned_data["hostname"],
+            )
         except NotAllowed as exc:
             raise PermissionDenied(str(exc)) from None
         except (InvalidHostname, WorkspaceLimitReached, HostnameTaken) as exc:
             form.add_error("hostname", str(exc))
         else:
-            messages.success(request, f"{domain.display_hostname} was added. Create the DNS record below to connect it.")
+            messages.success(
+                request,
+                f"{domain.display_hostname} was added. Create the DNS record below to connect it.",
+            )
             return redirect("domains:detail", domain_id=domain.pk)
     status = 400 if form.errors else 200
     return render(
@@ -138,7 +169,9 @@ def domain_add(request: HttpRequest) -> HttpResponse:
         {
             "workspace": workspace,
             "form": form,
-            "count": selectors.domain_list(user=request.user, workspace=workspace).count(),
+            "count": selectors.domain_list(
+                user=request.user, workspace=workspace
+            ).count(),
             "max_domains": settings.MAX_DOMAINS_PER_WORKSPACE,
         },
         status=status,
@@ -147,7 +180,7 @@ def domain_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def domain_detail(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN001
+def domain_detail(request: HttpRequest, domain_id) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     apex_addresses = _apex_addresses()
     context = _status_context(request, domain)
@@ -165,7 +198,9 @@ def domain_detail(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN
 
 
 def _apex_addresses() -> tuple[str, ...]:
-    from domains.dns import DnsConfig  # the checker's own reading of EDGE_APEX_ADDRESSES
+    from domains.dns import (
+        DnsConfig,  # the checker's own reading of EDGE_APEX_ADDRESSES
+    )
 
     return DnsConfig.from_settings().edge_apex_addresses
 
@@ -173,7 +208,7 @@ def _apex_addresses() -> tuple[str, ...]:
 @never_cache
 @login_required
 @require_GET
-def domain_status(request: HttpRequest, domain_id) -> JsonResponse:  # noqa: ANN001
+def domain_status(request: HttpRequest, domain_id) -> JsonResponse:
     """The status block and timeline as HTML, for the page's polling script."""
     domain = _domain_or_404(request, domain_id)
     expedite = getattr(services, "domain_expedite_check", None)
@@ -188,16 +223,22 @@ def domain_status(request: HttpRequest, domain_id) -> JsonResponse:  # noqa: ANN
             "status_display": domain.get_status_display(),
             "poll": context["poll"],
             "signature": context["signature"],
-            "status_html": render_to_string("domains/_status.html", context, request=request),
-            "meta_html": render_to_string("domains/_status_meta.html", context, request=request),
-            "events_html": render_to_string("domains/_events.html", context, request=request),
+            "status_html": render_to_string(
+                "domains/_status.html", context, request=request
+            ),
+            "meta_html": render_to_string(
+                "domains/_status_meta.html", context, request=request
+            ),
+            "events_html": render_to_string(
+                "domains/_events.html", context, request=request
+            ),
         }
     )
 
 
 @login_required
 @require_POST
-def domain_check_now(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN001
+def domain_check_now(request: HttpRequest, domain_id) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     _require_manager(request, domain.workspace)
     try:
@@ -205,19 +246,24 @@ def domain_check_now(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: 
     except NotAllowed as exc:
         raise PermissionDenied(str(exc)) from None
     except CheckRateLimited as exc:
-        messages.warning(request, f"Checked a moment ago; try again in {exc.retry_after_seconds} s.")
+        messages.warning(
+            request, f"Checked a moment ago; try again in {exc.retry_after_seconds} s."
+        )
     except InvalidTransition as exc:
         messages.error(request, str(exc))
     else:
         domain.refresh_from_db()
         described = presenters.describe_check(check)
-        messages.info(request, f"Checked just now: {described['headline']} Status: {domain.get_status_display()}.")
+        messages.info(
+            request,
+            f"Checked just now: {described['headline']} Status: {domain.get_status_display()}.",
+        )
     return redirect("domains:detail", domain_id=domain.pk)
 
 
 @login_required
 @require_POST
-def domain_retry(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN001
+def domain_retry(request: HttpRequest, domain_id) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     _require_manager(request, domain.workspace)
     try:
@@ -227,13 +273,16 @@ def domain_retry(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN0
     except InvalidTransition as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Checking again: the domain is pending and will go live as soon as the record is found.")
+        messages.success(
+            request,
+            "Checking again: the domain is pending and will go live as soon as the record is found.",
+        )
     return redirect("domains:detail", domain_id=domain.pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def domain_delete(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN001
+def domain_delete(request: HttpRequest, domain_id) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     _require_manager(request, domain.workspace)
     form = DomainDeleteForm(request.POST or None, domain=domain)
@@ -242,9 +291,17 @@ def domain_delete(request: HttpRequest, domain_id) -> HttpResponse:  # noqa: ANN
             services.domain_delete(user=request.user, domain=domain)
         except NotAllowed as exc:
             raise PermissionDenied(str(exc)) from None
-        messages.success(request, f"{domain.display_hostname} was deleted; it stops serving your workspace within minutes.")
+        messages.success(
+            request,
+            f"{domain.display_hostname} was deleted; it stops serving your workspace within minutes.",
+        )
         return redirect("domains:list")
-    return render(request, "domains/delete.html", {"domain": domain, "form": form}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "domains/delete.html",
+        {"domain": domain, "form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required

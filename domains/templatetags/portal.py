@@ -9,7 +9,7 @@ register = template.Library()
 
 
 @register.inclusion_tag("_workspace_switcher.html", takes_context=True)
-def workspace_switcher(context) -> dict:  # noqa: ANN001 - a template context
+def workspace_switcher(context) -> dict:
     """The current workspace's name, and a switcher when the user has several."""
     request = context["request"]
     return {

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -42,12 +43,16 @@ def signed_in(user, **kwargs):
 
 @pytest.fixture
 def gallery(acme, alice):
-    return services.domain_create(user=alice, workspace=acme, hostname="gallery.client-domain.com")
+    return services.domain_create(
+        user=alice, workspace=acme, hostname="gallery.client-domain.com"
+    )
 
 
 @pytest.fixture
 def apex(acme, alice):
-    return services.domain_create(user=alice, workspace=acme, hostname="client-domain.com")
+    return services.domain_create(
+        user=alice, workspace=acme, hostname="client-domain.com"
+    )
 
 
 def html(response):
@@ -56,7 +61,7 @@ def html(response):
 
 def text(response):
     """The page's visible words, whitespace collapsed, for sentence assertions."""
-    body = re.sub(r"<(script|style)\b.*?</\1>", " ", html(response), flags=re.S)
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", html(response), flags=re.DOTALL)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()
 
 
@@ -75,13 +80,21 @@ class TestSignIn:
         assert 'autocomplete="current-password"' in html(page)
         token = page.cookies["csrftoken"].value
         response = client.post(
-            reverse("login"), {"username": "alice", "password": "correct-horse-battery", "csrfmiddlewaretoken": token}, follow=True
+            reverse("login"),
+            {
+                "username": "alice",
+                "password": "correct-horse-battery",
+                "csrfmiddlewaretoken": token,
+            },
+            follow=True,
         )
         assert "Acme Photo" in text(response)
         assert "Sign out" in text(response)
 
     def test_a_wrong_password_is_reported_on_the_form(self, alice, client):
-        response = client.post(reverse("login"), {"username": "alice", "password": "nope"})
+        response = client.post(
+            reverse("login"), {"username": "alice", "password": "nope"}
+        )
         assert response.status_code == 200
         assert 'role="alert"' in html(response)
         assert "correct username and password" in text(response)
@@ -106,7 +119,12 @@ class TestDomainList:
         assert reverse("domains:add") in html(response)
 
     def test_domains_show_their_unicode_name_status_and_last_check(self, alice, acme):
-        DomainFactory(workspace=acme, hostname="fotos.xn--bcher-kva.de", status=DomainStatus.ACTIVE, last_checked_at=timezone.now() - timedelta(minutes=3))
+        DomainFactory(
+            workspace=acme,
+            hostname="fotos.xn--bcher-kva.de",
+            status=DomainStatus.ACTIVE,
+            last_checked_at=timezone.now() - timedelta(minutes=3),
+        )
         response = signed_in(alice).get("/")
         page = text(response)
         assert "fotos.bücher.de" in page
@@ -122,22 +140,32 @@ class TestDomainList:
         response = signed_in(charlie).get("/")
         assert "gallery.client-domain.com" not in html(response)
 
-    def test_a_person_in_several_workspaces_switches_between_them(self, alice, acme, gallery):
+    def test_a_person_in_several_workspaces_switches_between_them(
+        self, alice, acme, gallery
+    ):
         studio = WorkspaceFactory(name="Zeta Studio")
         MembershipFactory(user=alice, workspace=studio, role=Role.OWNER)
         DomainFactory(workspace=studio, hostname="photos.zeta-studio.com")
         client = signed_in(alice, enforce_csrf_checks=True)
         first = client.get("/")
-        assert "gallery.client-domain.com" in html(first)  # the first workspace by name is the default
+        assert "gallery.client-domain.com" in html(
+            first
+        )  # the first workspace by name is the default
         assert 'id="workspace-select"' in html(first)
         token = first.cookies["csrftoken"].value
-        switched = client.post(reverse("domains:switch_workspace"), {"workspace": studio.pk, "csrfmiddlewaretoken": token}, follow=True)
+        switched = client.post(
+            reverse("domains:switch_workspace"),
+            {"workspace": studio.pk, "csrfmiddlewaretoken": token},
+            follow=True,
+        )
         assert "photos.zeta-studio.com" in html(switched)
         assert "gallery.client-domain.com" not in html(switched)
         assert "photos.zeta-studio.com" in html(client.get("/"))  # kept in the session
 
     def test_nobody_switches_into_a_workspace_they_are_not_in(self, charlie, acme):
-        response = signed_in(charlie).post(reverse("domains:switch_workspace"), {"workspace": acme.pk})
+        response = signed_in(charlie).post(
+            reverse("domains:switch_workspace"), {"workspace": acme.pk}
+        )
         assert response.status_code == 404
 
     def test_a_person_in_one_workspace_sees_its_name_without_a_switcher(self, alice):
@@ -151,7 +179,10 @@ class TestDomainList:
 
 class TestAddDomain:
     def test_an_owner_adds_a_domain_and_lands_on_its_page(self, alice, acme):
-        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "https://Gallery.Client-Domain.com/albums"})
+        response = signed_in(alice).post(
+            reverse("domains:add"),
+            {"hostname": "https://Gallery.Client-Domain.com/albums"},
+        )
         domain = Domain.objects.get(workspace=acme)
         assert domain.hostname == "gallery.client-domain.com"
         assert response.status_code == 302
@@ -175,17 +206,29 @@ class TestAddDomain:
         assert response.status_code == 400
         page = html(response)
         assert 'aria-invalid="true"' in page
-        error = re.search(r'<p class="field-error" id="id_hostname-error" role="alert">(.*?)</p>', page, re.S)
+        error = re.search(
+            r'<p class="field-error" id="id_hostname-error" role="alert">(.*?)</p>',
+            page,
+            re.DOTALL,
+        )
         assert error and message in error.group(1).replace("&#x27;", "'")
         assert not Domain.objects.exists()
 
     def test_what_was_typed_stays_in_the_field(self, alice):
-        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "bad_name.client-domain.com"})
+        response = signed_in(alice).post(
+            reverse("domains:add"), {"hostname": "bad_name.client-domain.com"}
+        )
         assert 'value="bad_name.client-domain.com"' in html(response)
 
-    def test_a_hostname_of_another_workspace_is_taken(self, alice, charlie, charlie_studio):
-        services.domain_create(user=charlie, workspace=charlie_studio, hostname="gallery.client-domain.com")
-        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
+    def test_a_hostname_of_another_workspace_is_taken(
+        self, alice, charlie, charlie_studio
+    ):
+        services.domain_create(
+            user=charlie, workspace=charlie_studio, hostname="gallery.client-domain.com"
+        )
+        response = signed_in(alice).post(
+            reverse("domains:add"), {"hostname": "gallery.client-domain.com"}
+        )
         assert response.status_code == 400
         assert "already connected to another workspace" in text(response)
         assert "Charlie" not in text(response)
@@ -193,23 +236,35 @@ class TestAddDomain:
     def test_the_workspace_limit_is_shown_inline(self, alice, acme, settings):
         settings.MAX_DOMAINS_PER_WORKSPACE = 1
         DomainFactory(workspace=acme)
-        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
+        response = signed_in(alice).post(
+            reverse("domains:add"), {"hostname": "gallery.client-domain.com"}
+        )
         assert response.status_code == 400
         assert "the most it can have" in text(response)
 
     def test_a_member_cannot_open_or_post_the_add_form(self, bob, acme):
         client = signed_in(bob)
         assert client.get(reverse("domains:add")).status_code == 403
-        refused = client.post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
+        refused = client.post(
+            reverse("domains:add"), {"hostname": "gallery.client-domain.com"}
+        )
         assert refused.status_code == 403
         assert "owners and admins" in text(refused)
         assert not Domain.objects.exists()
 
     def test_the_add_form_needs_a_csrf_token(self, alice, acme):
         client = signed_in(alice, enforce_csrf_checks=True)
-        assert client.post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"}).status_code == 403
+        assert (
+            client.post(
+                reverse("domains:add"), {"hostname": "gallery.client-domain.com"}
+            ).status_code
+            == 403
+        )
         token = client.get(reverse("domains:add")).cookies["csrftoken"].value
-        ok = client.post(reverse("domains:add"), {"hostname": "gallery.client-domain.com", "csrfmiddlewaretoken": token})
+        ok = client.post(
+            reverse("domains:add"),
+            {"hostname": "gallery.client-domain.com", "csrfmiddlewaretoken": token},
+        )
         assert ok.status_code == 302
         assert Domain.objects.filter(workspace=acme).count() == 1
 
@@ -221,7 +276,11 @@ class TestInstructions:
     def test_a_subdomain_gets_one_cname_to_its_unique_target(self, alice, gallery):
         response = signed_in(alice).get(detail_url(gallery))
         page = text(response)
-        rows = re.findall(r"<tr>.*?</tr>", html(response).split("<tbody>", 1)[1].split("</tbody>", 1)[0], re.S)
+        rows = re.findall(
+            r"<tr>.*?</tr>",
+            html(response).split("<tbody>", 1)[1].split("</tbody>", 1)[0],
+            re.DOTALL,
+        )
         assert len(rows) == 1
         row = rows[0]
         assert ">CNAME<" in row
@@ -230,30 +289,46 @@ class TestInstructions:
         assert 'data-copy="gallery.client-domain.com"' in row  # and the full name
         assert gallery.target.startswith(gallery.token + ".")
         assert "TXT" not in row
-        assert "most DNS providers ask only for the part before your domain ( gallery in client-domain.com )" in page
+        assert (
+            "most DNS providers ask only for the part before your domain ( gallery in client-domain.com )"
+            in page
+        )
         assert "where you manage DNS for client-domain.com" in page
 
-    def test_an_apex_gets_the_txt_token_and_the_edge_addresses(self, alice, apex, settings):
+    def test_an_apex_gets_the_txt_token_and_the_edge_addresses(
+        self, alice, apex, settings
+    ):
         settings.EDGE_APEX_ADDRESSES = ["192.0.2.44", "2001:db8::44"]
         response = signed_in(alice).get(detail_url(apex))
         body = html(response).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-        rows = re.findall(r"<tr>.*?</tr>", body, re.S)
-        assert [re.search(r'class="rtype">(\w+)<', row).group(1) for row in rows] == ["TXT", "A", "AAAA"]
+        rows = re.findall(r"<tr>.*?</tr>", body, re.DOTALL)
+        assert [re.search(r'class="rtype">(\w+)<', row).group(1) for row in rows] == [
+            "TXT",
+            "A",
+            "AAAA",
+        ]
         txt, a, aaaa = rows
-        assert 'data-copy="_ve-verify.client-domain.com"' in txt and 'data-copy="_ve-verify"' in txt
+        assert (
+            'data-copy="_ve-verify.client-domain.com"' in txt
+            and 'data-copy="_ve-verify"' in txt
+        )
         assert f'data-copy="{apex.token}"' in txt
         assert 'data-copy="192.0.2.44"' in a and 'data-copy="@"' in a
         assert 'data-copy="2001:db8::44"' in aaaa
         assert "CNAME" not in body
         assert "can't use a CNAME record" in text(response)
 
-    def test_an_apex_without_configured_addresses_asks_only_for_the_txt_record(self, alice, apex, settings):
+    def test_an_apex_without_configured_addresses_asks_only_for_the_txt_record(
+        self, alice, apex, settings
+    ):
         settings.EDGE_APEX_ADDRESSES = []
         body = html(signed_in(alice).get(detail_url(apex))).split("<tbody>", 1)[1]
         assert len(re.findall(r'class="rtype">', body)) == 1
 
     def test_a_unicode_domain_shows_both_forms(self, alice, acme):
-        domain = services.domain_create(user=alice, workspace=acme, hostname="fotos.bücher.de")
+        domain = services.domain_create(
+            user=alice, workspace=acme, hostname="fotos.bücher.de"
+        )
         page = text(signed_in(alice).get(detail_url(domain)))
         assert "fotos.bücher.de" in page
         assert "In DNS: fotos.xn--bcher-kva.de" in page
@@ -263,14 +338,20 @@ class TestInstructions:
 
 
 class TestStatus:
-    def test_a_pending_page_polls_and_an_active_one_does_not(self, alice, gallery, acme):
+    def test_a_pending_page_polls_and_an_active_one_does_not(
+        self, alice, gallery, acme
+    ):
         client = signed_in(alice)
         assert 'data-poll="true"' in html(client.get(detail_url(gallery)))
         active = DomainFactory(workspace=acme, status=DomainStatus.ACTIVE)
         assert 'data-poll="false"' in html(client.get(detail_url(active)))
 
-    def test_the_status_endpoint_answers_json_and_expedites_a_watched_pending_domain(self, alice, gallery):
-        Domain.objects.filter(pk=gallery.pk).update(next_check_at=timezone.now() + timedelta(hours=2))
+    def test_the_status_endpoint_answers_json_and_expedites_a_watched_pending_domain(
+        self, alice, gallery
+    ):
+        Domain.objects.filter(pk=gallery.pk).update(
+            next_check_at=timezone.now() + timedelta(hours=2)
+        )
         response = signed_in(alice).get(action_url("status", gallery))
         data = response.json()
         assert data["status"] == "pending" and data["poll"] is True
@@ -281,17 +362,44 @@ class TestStatus:
         assert gallery.next_check_at <= timezone.now()
 
     def test_the_next_check_is_shown_in_words(self, alice, gallery):
-        Domain.objects.filter(pk=gallery.pk).update(next_check_at=timezone.now() + timedelta(minutes=4, seconds=50))
-        assert "Next automatic check in 5 minutes." in text(signed_in(alice).get(detail_url(gallery)))
+        Domain.objects.filter(pk=gallery.pk).update(
+            next_check_at=timezone.now() + timedelta(minutes=4, seconds=50)
+        )
+        assert "Next automatic check in 5 minutes." in text(
+            signed_in(alice).get(detail_url(gallery))
+        )
 
     def test_a_failed_check_explains_each_hop_in_plain_words(self, alice, gallery):
         DomainCheck.objects.create(
             domain=gallery,
             outcome=CheckOutcome.WRONG_TARGET,
-            expected={"kind": "subdomain", "cname": {"name": gallery.hostname, "type": "CNAME", "value": gallery.target}},
+            expected={
+                "kind": "subdomain",
+                "cname": {
+                    "name": gallery.hostname,
+                    "type": "CNAME",
+                    "value": gallery.target,
+                },
+            },
             found=[
-                {"name": gallery.hostname, "type": "CNAME", "status": "answer", "records": ["old-host.example.net"], "server": "198.51.100.7:53", "authoritative": True, "error": None},
-                {"name": "old-host.example.net", "type": "CNAME", "status": "nxdomain", "records": [], "server": "203.0.113.9:53", "authoritative": True, "error": None},
+                {
+                    "name": gallery.hostname,
+                    "type": "CNAME",
+                    "status": "answer",
+                    "records": ["old-host.example.net"],
+                    "server": "198.51.100.7:53",
+                    "authoritative": True,
+                    "error": None,
+                },
+                {
+                    "name": "old-host.example.net",
+                    "type": "CNAME",
+                    "status": "nxdomain",
+                    "records": [],
+                    "server": "203.0.113.9:53",
+                    "authoritative": True,
+                    "error": None,
+                },
             ],
             message=f"{gallery.hostname} has a CNAME to old-host.example.net; it must point to {gallery.target}.",
         )
@@ -299,23 +407,48 @@ class TestStatus:
         assert "Last check: The record points somewhere else." in page
         assert f"it must point to {gallery.target}" in page
         assert f"CNAME {gallery.hostname} → {gallery.target}" in page
-        assert f"{gallery.hostname} has CNAME old-host.example.net — answered by 198.51.100.7:53" in page
-        assert "old-host.example.net does not exist — answered by 203.0.113.9:53" in page
+        assert (
+            f"{gallery.hostname} has CNAME old-host.example.net — answered by 198.51.100.7:53"
+            in page
+        )
+        assert (
+            "old-host.example.net does not exist — answered by 203.0.113.9:53" in page
+        )
 
     def test_a_transient_failure_does_not_blame_the_tenant(self, alice, gallery):
         DomainCheck.objects.create(
             domain=gallery,
             outcome=CheckOutcome.TRANSIENT,
             expected={},
-            found=[{"name": gallery.hostname, "type": "CNAME", "status": "error", "records": [], "server": "198.51.100.7:53", "authoritative": False, "error": "198.51.100.7:53: timeout"}],
+            found=[
+                {
+                    "name": gallery.hostname,
+                    "type": "CNAME",
+                    "status": "error",
+                    "records": [],
+                    "server": "198.51.100.7:53",
+                    "authoritative": False,
+                    "error": "198.51.100.7:53: timeout",
+                }
+            ],
             message="DNS did not answer about gallery.client-domain.com (198.51.100.7:53: timeout); nothing changes.",
         )
         page = text(signed_in(alice).get(detail_url(gallery)))
-        assert "We could not reach your DNS servers; we'll retry." in page.replace("&#x27;", "'")
-        assert "no answer about gallery.client-domain.com (CNAME): 198.51.100.7:53: timeout" in page
+        assert "We could not reach your DNS servers; we'll retry." in page.replace(
+            "&#x27;", "'"
+        )
+        assert (
+            "no answer about gallery.client-domain.com (CNAME): 198.51.100.7:53: timeout"
+            in page
+        )
 
     def test_the_timeline_lists_the_domains_events(self, alice, gallery):
-        services.domain_transition(domain=gallery, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="verified")
+        services.domain_transition(
+            domain=gallery,
+            to_status=DomainStatus.ACTIVE,
+            actor=services.SYSTEM,
+            reason="verified",
+        )
         page = text(signed_in(alice).get(detail_url(gallery)))
         assert "Pending → Active: verified" in page
         assert "Added by alice" in page
@@ -330,7 +463,9 @@ class TestActions:
         assert 'id="check-button"' in page
         assert action_url("delete", gallery) in page
 
-    def test_retry_is_offered_for_a_failed_domain_and_moves_it_back_to_pending(self, alice, gallery):
+    def test_retry_is_offered_for_a_failed_domain_and_moves_it_back_to_pending(
+        self, alice, gallery
+    ):
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
         client = signed_in(alice)
         assert 'id="retry-button"' in html(client.get(detail_url(gallery)))
@@ -349,12 +484,21 @@ class TestActions:
 
     def test_check_now_shows_the_result(self, alice, gallery, monkeypatch):
         def verified(*, user, domain):
-            services.domain_transition(domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="verified")
-            return DomainCheck.objects.create(domain=domain, outcome=CheckOutcome.VERIFIED, message="ok", manual=True)
+            services.domain_transition(
+                domain=domain,
+                to_status=DomainStatus.ACTIVE,
+                actor=services.SYSTEM,
+                reason="verified",
+            )
+            return DomainCheck.objects.create(
+                domain=domain, outcome=CheckOutcome.VERIFIED, message="ok", manual=True
+            )
 
         monkeypatch.setattr(services, "domain_check_now", verified)
         response = signed_in(alice).post(action_url("check", gallery), follow=True)
-        assert "Checked just now: DNS is set up correctly. Status: Active." in text(response)
+        assert "Checked just now: DNS is set up correctly. Status: Active." in text(
+            response
+        )
 
     def test_bob_sees_no_action_buttons(self, bob, gallery):
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
@@ -363,16 +507,23 @@ class TestActions:
         assert 'id="check-button"' not in page
         assert 'id="retry-button"' not in page
         assert action_url("delete", gallery) not in page
-        assert "<form" not in page.split("</header>", 1)[1]  # no form at all below the header
+        assert (
+            "<form" not in page.split("</header>", 1)[1]
+        )  # no form at all below the header
 
     @pytest.mark.parametrize("action", ["check", "retry", "delete"])
     def test_bob_is_refused_when_he_posts_an_action_anyway(self, bob, gallery, action):
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
-        response = signed_in(bob).post(action_url(action, gallery), {"confirm": gallery.hostname})
+        response = signed_in(bob).post(
+            action_url(action, gallery), {"confirm": gallery.hostname}
+        )
         assert response.status_code == 403
         assert "owners and admins" in text(response)
         gallery.refresh_from_db()
-        assert gallery.status == DomainStatus.FAILED and gallery.last_manual_check_at is None
+        assert (
+            gallery.status == DomainStatus.FAILED
+            and gallery.last_manual_check_at is None
+        )
 
     @pytest.mark.parametrize("name", ["detail", "status", "delete"])
     def test_charlie_gets_404_for_alices_domain(self, charlie, gallery, name):
@@ -381,25 +532,44 @@ class TestActions:
         assert "gallery.client-domain.com" not in html(response)
 
     @pytest.mark.parametrize("name", ["check", "retry", "delete"])
-    def test_charlie_gets_404_when_he_posts_to_alices_domain(self, charlie, gallery, name):
-        assert signed_in(charlie).post(action_url(name, gallery), {"confirm": gallery.hostname}).status_code == 404
+    def test_charlie_gets_404_when_he_posts_to_alices_domain(
+        self, charlie, gallery, name
+    ):
+        assert (
+            signed_in(charlie)
+            .post(action_url(name, gallery), {"confirm": gallery.hostname})
+            .status_code
+            == 404
+        )
         assert Domain.objects.filter(pk=gallery.pk).exists()
 
     def test_an_unknown_domain_id_is_404(self, alice):
-        assert signed_in(alice).get("/domains/00000000-0000-0000-0000-000000000000/").status_code == 404
+        assert (
+            signed_in(alice)
+            .get("/domains/00000000-0000-0000-0000-000000000000/")
+            .status_code
+            == 404
+        )
 
     @pytest.mark.parametrize("name", ["check", "retry", "delete"])
     def test_every_action_needs_a_csrf_token(self, alice, gallery, name):
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
-        response = signed_in(alice, enforce_csrf_checks=True).post(action_url(name, gallery), {"confirm": gallery.hostname})
+        response = signed_in(alice, enforce_csrf_checks=True).post(
+            action_url(name, gallery), {"confirm": gallery.hostname}
+        )
         assert response.status_code == 403
         assert Domain.objects.get(pk=gallery.pk).status == DomainStatus.FAILED
 
     def test_every_form_carries_a_csrf_token(self, alice, gallery):
         client = signed_in(alice)
-        for url in ["/", reverse("domains:add"), detail_url(gallery), action_url("delete", gallery)]:
+        for url in [
+            "/",
+            reverse("domains:add"),
+            detail_url(gallery),
+            action_url("delete", gallery),
+        ]:
             page = html(client.get(url))
-            forms = re.findall(r"<form\b.*?</form>", page, re.S)
+            forms = re.findall(r"<form\b.*?</form>", page, re.DOTALL)
             assert forms
             for form in forms:
                 if 'method="post"' in form:
@@ -411,7 +581,11 @@ class TestActions:
         assert wrong.status_code == 400
         assert "That doesn't match" in text(wrong).replace("&#x27;", "'")
         assert Domain.objects.filter(pk=gallery.pk).exists()
-        done = client.post(action_url("delete", gallery), {"confirm": "Gallery.Client-Domain.com"}, follow=True)
+        done = client.post(
+            action_url("delete", gallery),
+            {"confirm": "Gallery.Client-Domain.com"},
+            follow=True,
+        )
         assert not Domain.objects.filter(pk=gallery.pk).exists()
         assert "gallery.client-domain.com was deleted" in text(done)
 
@@ -426,9 +600,14 @@ class TestActions:
 
 # --- Nothing is loaded from anywhere but the portal --------------------------------
 
-URL_ATTRIBUTE = re.compile(r'\b(?:src|href|action|srcset|poster|data|formaction)\s*=\s*["\']([^"\']*)["\']', re.I)
+URL_ATTRIBUTE = re.compile(
+    r'\b(?:src|href|action|srcset|poster|data|formaction)\s*=\s*["\']([^"\']*)["\']',
+    re.IGNORECASE,
+)
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
-JS_FETCH = re.compile(r"""(?:fetch|open|importScripts|EventSource|WebSocket)\(\s*["'`]([^"'`]+)""")
+JS_FETCH = re.compile(
+    r"""(?:fetch|open|importScripts|EventSource|WebSocket)\(\s*["'`]([^"'`]+)"""
+)
 
 
 def foreign(url: str) -> bool:
@@ -443,7 +622,9 @@ class TestNoOtherHosts:
         yield anonymous.get(reverse("login"))
         yield alice_client.get("/")
         yield alice_client.get(reverse("domains:add"))
-        yield alice_client.post(reverse("domains:add"), {"hostname": "bad_name.example.com"})
+        yield alice_client.post(
+            reverse("domains:add"), {"hostname": "bad_name.example.com"}
+        )
         yield alice_client.get(detail_url(gallery))
         yield alice_client.get(detail_url(apex))
         yield alice_client.get(action_url("delete", gallery))
@@ -453,22 +634,30 @@ class TestNoOtherHosts:
         status = alice_client.get(action_url("status", gallery)).json()
         yield status["status_html"] + status["meta_html"] + status["events_html"]
 
-    def test_no_page_refers_to_a_host_other_than_the_portal(self, alice, bob, charlie, gallery, apex, settings):
+    def test_no_page_refers_to_a_host_other_than_the_portal(
+        self, alice, bob, charlie, gallery, apex, settings
+    ):
         settings.EDGE_APEX_ADDRESSES = ["192.0.2.44"]
         seen = 0
         for page in self.pages(alice, bob, charlie, gallery, apex):
             body = page if isinstance(page, str) else html(page)
-            for url in URL_ATTRIBUTE.findall(body) + CSS_URL.findall(body) + JS_FETCH.findall(body):
+            for url in (
+                URL_ATTRIBUTE.findall(body)
+                + CSS_URL.findall(body)
+                + JS_FETCH.findall(body)
+            ):
                 seen += 1
                 assert not foreign(url), url
-            assert "//" not in "".join(re.findall(r"<script\b[^>]*>(.*?)</script>", body, re.S))
+            assert "//" not in "".join(
+                re.findall(r"<script\b[^>]*>(.*?)</script>", body, re.DOTALL)
+            )
         assert seen > 20
 
     def test_the_static_script_and_styles_ask_only_the_portal(self):
         for name in ["portal/portal.js", "portal/portal.css"]:
             path = finders.find(name)
             assert path, name
-            source = open(path, encoding="utf-8").read()
+            source = Path(path).read_text(encoding="utf-8")
             urls = CSS_URL.findall(source) + JS_FETCH.findall(source)
             assert all(not foreign(url) for url in urls), urls
             assert not re.search(r"https?://", source), name

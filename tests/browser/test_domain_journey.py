@@ -1,0 +1,150 @@
+"""A tenant connects a domain in a real browser: headless Chromium against the live portal and loopback DNS."""
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from domains import services
+from domains.models import Domain, DomainStatus
+from tests.browser.conftest import PHONE
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+HOST = "gallery.client-domain.com"
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_alice_adds_a_domain_publishes_the_cname_and_checks_it_active(
+    portal, alice, acme
+):
+    page = portal.page()
+    sign_in(page, "alice")
+    expect(page.get_by_role("heading", name="Domains", exact=True)).to_be_visible()
+    expect(page.get_by_text("Show your galleries on your own domain")).to_be_visible()
+    portal.shoot(page, "list-empty")
+
+    page.get_by_role("link", name="Add your first domain").click()
+    field = page.get_by_label("Domain", exact=True)
+    expect(field).to_be_focused()
+    field.fill("gallery_photos.client-domain.com")
+    page.get_by_role("button", name="Add domain").click()
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("Underscores (“_”) aren't allowed in hostnames")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_value("gallery_photos.client-domain.com")
+    portal.shoot(page, "add-error")
+
+    field.fill(HOST)
+    page.get_by_role("button", name="Add domain").click()
+    expect(page.get_by_role("heading", name=HOST)).to_be_visible()
+    with portal.lock:
+        domain = Domain.objects.get(hostname=HOST)
+    records = page.locator("table.records tbody tr")
+    expect(records).to_have_count(1)
+    expect(records.first).to_contain_text("CNAME")
+    expect(records.first.locator("code.value").last).to_have_text(domain.target)
+    expect(page.get_by_role("button", name="Copy name gallery")).to_be_visible()
+    expect(page.locator("#status-block .badge")).to_have_text("Pending")
+    portal.shoot(page, "domain-pending")
+
+    # The copy button puts the exact target on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name=f"Copy value {domain.target}").click()
+    assert page.evaluate("navigator.clipboard.readText()") == domain.target
+    expect(page.locator("#copy-status")).to_have_text(f"Copied {domain.target}")
+
+    portal.dns.add(HOST, "CNAME", domain.target)
+    page.get_by_role("button", name="Check now").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Checked just now: DNS is set up correctly. Status: Active."
+    )
+    expect(page.locator("#status-block .badge")).to_have_text("Active")
+    expect(page.locator("#status-block")).to_contain_text(
+        f"{HOST} has CNAME {domain.target}"
+    )
+    portal.shoot(page, "domain-active")
+
+    page.get_by_role("link", name="← All domains").click()
+    row = page.locator("table.domain-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(HOST)
+    expect(row).to_contain_text("Active")
+    portal.shoot(page, "list")
+
+
+def test_the_status_block_turns_active_by_itself_after_a_scheduled_check(
+    portal, alice, acme
+):
+    with portal.lock:
+        domain = services.domain_create(user=alice, workspace=acme, hostname=HOST)
+        # Far on the back-off schedule: only someone watching the page makes it due.
+        Domain.objects.filter(pk=domain.pk).update(
+            next_check_at=domain.created_at.replace(year=domain.created_at.year + 1)
+        )
+    page = portal.page(alice)
+    page.goto(f"/domains/{domain.pk}/")
+    expect(page.locator("#status-block .badge")).to_have_text("Pending")
+    page.evaluate("window.__notReloaded = true")
+    portal.dns.add(HOST, "CNAME", domain.target)
+
+    deadline = time.monotonic() + 20
+    while (
+        time.monotonic() < deadline
+        and page.locator("#status-block .badge").inner_text() != "Active"
+    ):
+        portal.run_due_checks()  # beat's dispatcher and a worker, while the page polls
+        page.wait_for_timeout(300)
+    expect(page.locator("#status-block .badge")).to_have_text("Active", timeout=5000)
+    assert page.evaluate("window.__notReloaded === true"), (
+        "the page reloaded instead of updating its status block"
+    )
+    expect(page.locator("#events-block")).to_contain_text("Pending → Active")
+    with portal.lock:
+        check = domain.checks.get()
+    assert check.manual is False  # the schedule found it, not a button
+
+
+def test_bob_sees_the_domain_read_only_and_is_refused_when_he_posts_anyway(
+    portal, alice, bob, acme
+):
+    with portal.lock:
+        domain = services.domain_create(user=alice, workspace=acme, hostname=HOST)
+        Domain.objects.filter(pk=domain.pk).update(status=DomainStatus.FAILED)
+    page = portal.page(bob, viewport=PHONE)
+    page.goto(f"/domains/{domain.pk}/")
+    expect(page.get_by_role("heading", name=HOST)).to_be_visible()
+    expect(page.locator("#status-block .badge")).to_have_text("Failed")
+    for name in ("Check now", "Retry", re.compile("^Delete")):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)
+    expect(page.get_by_role("link", name=re.compile("^Delete"))).to_have_count(0)
+
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    for action in ("check", "retry", "delete"):
+        response = page.request.post(
+            f"/domains/{domain.pk}/{action}/",
+            form={"csrfmiddlewaretoken": token, "confirm": HOST},
+            headers={"Referer": page.url},
+            max_redirects=0,
+        )
+        assert response.status == 403, (action, response.status)
+        assert "owners and admins" in response.text()
+    with portal.lock:
+        assert Domain.objects.get(pk=domain.pk).status == DomainStatus.FAILED
+
+
+def test_charlie_gets_404_on_alices_domain_page(portal, alice, acme, charlie):
+    with portal.lock:
+        domain = services.domain_create(user=alice, workspace=acme, hostname=HOST)
+    page = portal.page(charlie)
+    response = page.goto(f"/domains/{domain.pk}/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text(HOST)
