@@ -7,4 +7,6 @@ endpoint, Redis, ...). Add a module here when you add one.
 pytest_plugins = [
     "tests.fixtures.dynamodb",
     "tests.fixtures.dns",
+    "tests.fixtures.redis",
+    "tests.fixtures.celery_worker",
 ]

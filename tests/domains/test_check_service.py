@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from domains.errors import CheckRateLimited, NotAllowed
 from domains.models import ActorKind, Domain, DomainCheck, DomainEvent, DomainStatus
-from domains.services import domain_check, domain_check_now, domain_create, domain_expedite_check
+from domains.services import (
+    domain_check,
+    domain_check_now,
+    domain_create,
+    domain_expedite_check,
+)
 from portal.celery import app as celery_app
 from tests.factories import DomainFactory
 

@@ -12,7 +12,11 @@ import time_machine
 from django.db import connection
 
 from domains.models import Domain, DomainEvent, DomainStatus, EdgeOutbox
-from domains.services import domain_check_claimed, domain_checks_claim_due, domain_create
+from domains.services import (
+    domain_check_claimed,
+    domain_checks_claim_due,
+    domain_create,
+)
 from tests.factories import DomainFactory
 
 pytestmark = pytest.mark.postgres
@@ -190,7 +194,7 @@ def test_a_claim_held_by_a_worker_that_died_is_taken_again_after_the_lease(acme,
 
 
 def test_a_batch_skips_domains_whose_claim_ran_out_or_that_left_the_schedule(devdns, acme, clock, settings):
-    expired, suspended = due_domains(acme, 2)
+    _expired, suspended = due_domains(acme, 2)
     ids = domain_checks_claim_due(limit=10)
     Domain.objects.filter(pk=suspended.pk).update(status=DomainStatus.SUSPENDED)
     clock.shift(timedelta(seconds=settings.DOMAIN_CHECK_CLAIM_LEASE + 1))
