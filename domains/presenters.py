@@ -27,10 +27,10 @@ LIVE_STATUSES = frozenset({DomainStatus.PENDING, DomainStatus.MISCONFIGURED})
 LIVE_EDGE_STATES = frozenset({"syncing"})
 
 STATUS_TEXT = {
-    DomainStatus.PENDING: "Waiting for DNS: create the record below. We check automatically and the domain goes live as soon as the record is found.",
+    DomainStatus.PENDING: "Waiting for DNS: create the DNS record shown below. We check automatically and the domain goes live as soon as the record is found.",
     DomainStatus.ACTIVE: "Live: DNS is set up correctly and this domain serves your workspace.",
     DomainStatus.MISCONFIGURED: "DNS changed: the record is no longer correct. The domain keeps serving for a grace period; fix the record below to keep it live.",
-    DomainStatus.FAILED: "Stopped: no correct record was found in time. Fix the record below, then press Retry.",
+    DomainStatus.FAILED: "Stopped: no correct record was found in time. Fix the DNS record shown below, then press Retry.",
     DomainStatus.SUSPENDED: "Suspended by VE.AI support. Contact support to bring it back.",
 }
 

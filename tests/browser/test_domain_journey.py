@@ -148,3 +148,37 @@ def test_charlie_gets_404_on_alices_domain_page(portal, alice, acme, charlie):
     assert response.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text(HOST)
+
+
+def test_alice_follows_the_apex_instructions_and_deletes_the_domain_by_typing_its_name(
+    portal, alice, acme, settings
+):
+    settings.EDGE_APEX_ADDRESSES = ["192.0.2.44", "2001:db8::44"]
+    with portal.lock:
+        domain = services.domain_create(
+            user=alice, workspace=acme, hostname="client-domain.com"
+        )
+    page = portal.page(alice)
+    page.goto(f"/domains/{domain.pk}/")
+    rows = page.locator("table.records tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("TXT")
+    expect(rows.nth(0)).to_contain_text("_ve-verify.client-domain.com")
+    expect(rows.nth(0)).to_contain_text(domain.token)
+    expect(rows.nth(1)).to_contain_text("192.0.2.44")
+    expect(rows.nth(2)).to_contain_text("2001:db8::44")
+    portal.shoot(page, "domain-apex")
+
+    page.get_by_role("link", name="Delete client-domain.com…").click()
+    confirm = page.get_by_label("Type client-domain.com to confirm")
+    expect(confirm).to_be_focused()
+    confirm.fill("client-domain")
+    page.get_by_role("button", name="Delete domain").click()
+    expect(page.get_by_role("alert")).to_contain_text("That doesn't match")
+    portal.shoot(page, "delete-confirm")
+    page.get_by_label("Type client-domain.com to confirm").fill("client-domain.com")
+    page.get_by_role("button", name="Delete domain").click()
+    expect(page.get_by_role("status")).to_contain_text("client-domain.com was deleted")
+    expect(page.get_by_text("Show your galleries on your own domain")).to_be_visible()
+    with portal.lock:
+        assert not Domain.objects.filter(pk=domain.pk).exists()
