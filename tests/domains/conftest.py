@@ -21,3 +21,18 @@ def devdns(dns_server, settings):
     dns_server.add(f"www.{ZONE}", "A", "192.0.2.1")
     yield dns_server
     get_checker.cache_clear()
+
+
+@pytest.fixture
+def eager_celery(monkeypatch, settings):
+    """Queued tasks run at once, in this process, as a worker would run them.
+
+    Edge deliveries queued by a status change run too: they go to a closed
+    loopback port, never to AWS, and simply fail (the sweep would retry them).
+    """
+    from portal.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    settings.DYNAMODB_ENDPOINT_URL = "http://127.0.0.1:9"
+    settings.DYNAMODB_CONNECT_TIMEOUT = 0.2
+    settings.DYNAMODB_MAX_ATTEMPTS = 1

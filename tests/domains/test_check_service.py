@@ -14,7 +14,6 @@ from domains.services import (
     domain_create,
     domain_expedite_check,
 )
-from portal.celery import app as celery_app
 from tests.factories import DomainFactory
 
 pytestmark = pytest.mark.postgres
@@ -115,8 +114,9 @@ def test_a_failed_domain_is_checked_on_request_but_stays_failed_and_off_the_sche
     assert refreshed(domain).next_check_at is None
 
 
-def test_adding_a_domain_queues_its_first_check_after_commit(devdns, alice, acme, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+def test_adding_a_domain_queues_its_first_check_after_commit(
+    devdns, alice, acme, django_capture_on_commit_callbacks, eager_celery
+):
     devdns.add(HOST, "CNAME", "placeholder.example.net")  # replaced below once the target is known
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
