@@ -9,15 +9,13 @@ actions need the change permission.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from domains import edge_store, selectors, services
 from domains.errors import DomainError
-from domains.models import Domain, DomainCheck, DomainEvent, DomainStatus, EdgeOutbox
+from domains.models import Domain, DomainCheck, DomainEvent, EdgeOutbox
 
 RECENT_ROWS = 20
 

@@ -11,7 +11,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from domains.errors import NotAllowed
-from workspaces.models import API_KEY_PREFIX, ApiKey, IdempotencyRecord, Membership, Workspace
+from workspaces.models import (
+    API_KEY_PREFIX,
+    ApiKey,
+    IdempotencyRecord,
+    Membership,
+    Workspace,
+)
 
 # last_used_at is a hint for people, not an audit log: one write a minute per key at most.
 LAST_USED_RESOLUTION = timedelta(minutes=1)

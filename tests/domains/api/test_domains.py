@@ -45,7 +45,7 @@ class TestList:
         DomainFactory(workspace=acme, hostname="a.client-domain.com", status=DomainStatus.ACTIVE)
         DomainFactory(workspace=acme, hostname="b.client-domain.com", status=DomainStatus.FAILED)
         DomainFactory(workspace=acme, hostname="shop.other-client.com", status=DomainStatus.ACTIVE)
-        hosts = lambda r: sorted(d["hostname"] for d in r.json()["results"])  # noqa: E731
+        hosts = lambda r: sorted(d["hostname"] for d in r.json()["results"])
         assert hosts(as_alice.get(URL, {"status": "active"})) == ["a.client-domain.com", "shop.other-client.com"]
         assert hosts(as_alice.get(URL, {"search": "CLIENT-DOMAIN"})) == ["a.client-domain.com", "b.client-domain.com"]
         assert hosts(as_alice.get(URL, {"status": "active", "search": "shop"})) == ["shop.other-client.com"]
@@ -308,7 +308,7 @@ class TestWhoMay:
         DomainFactory(workspace=charlie_studio)
         client = APIClient()
         client.force_login(charlie)
-        ids = lambda r: [d["id"] for d in r.json()["results"]]  # noqa: E731
+        ids = lambda r: [d["id"] for d in r.json()["results"]]
         assert ids(client.get(URL, {"workspace": acme.public_id})) == [str(acme_domain.pk)]
         assert ids(client.get(URL, headers={"X-Workspace": acme.public_id})) == [str(acme_domain.pk)]
         assert client.get(URL, {"workspace": "ws_nope"}).status_code == 404
