@@ -7,6 +7,19 @@ from domains.dns import get_checker
 ZONE = "client-domain.com"
 
 
+@pytest.fixture(autouse=True)
+def _dns_stays_on_loopback(settings):
+    """No test here ever asks a real resolver, even one that queues a check by the way
+    (adding a domain does): unless it uses `devdns`, DNS goes to a closed loopback port.
+    """
+    settings.DNS_RESOLVERS = ["127.0.0.1:9"]
+    settings.DNS_NAMESERVER_PORT = 9
+    settings.DNS_TIMEOUT = 0.2
+    get_checker.cache_clear()
+    yield
+    get_checker.cache_clear()
+
+
 @pytest.fixture
 def devdns(dns_server, settings):
     """The dns_server fixture with the portal's DNS settings pointing at it.
