@@ -27,7 +27,13 @@ from django.utils import timezone
 
 from domains import edge_store
 from domains.edge_store import EdgeStoreError, EdgeStoreUnavailable, WriteResult
-from domains.models import SERVABLE_STATUSES, Domain, EdgeOutbox, EdgeState, next_edge_version
+from domains.models import (
+    SERVABLE_STATUSES,
+    Domain,
+    EdgeOutbox,
+    EdgeState,
+    next_edge_version,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,20 +160,17 @@ def edge_sweep(*, grace_seconds: float | None = None, limit: int | None = None) 
             newest[row.hostname] = row
     report = edge_deliver_many(rows=newest.values())
     # Older undelivered rows of a hostname whose newer row landed: nothing left to say.
-    landed = [row for row in newest.values() if row.pk not in report.errors]
-    obsolete = [row.pk for row in rows if row.hostname in newest and row is not newest[row.hostname]]
-    if obsolete and landed:
-        landed_versions = {row.hostname: row.version for row in landed}
-        done = [
-            row.pk
-            for row in rows
-            if row.pk in set(obsolete) and row.version <= landed_versions.get(row.hostname, -1)
-        ]
-        for start in range(0, len(done), 500):
-            EdgeOutbox.objects.filter(pk__in=done[start : start + 500], delivered_at__isnull=True).update(
-                delivered_at=now, last_error="", next_attempt_at=None
-            )
-        report.superseded += len(done)
+    landed = {row.hostname: row.version for row in newest.values() if row.pk not in report.errors}
+    obsolete = [
+        row.pk
+        for row in rows
+        if row is not newest[row.hostname] and row.version <= landed.get(row.hostname, -1)
+    ]
+    for start in range(0, len(obsolete), 500):
+        EdgeOutbox.objects.filter(pk__in=obsolete[start : start + 500], delivered_at__isnull=True).update(
+            delivered_at=now, last_error="", next_attempt_at=None
+        )
+    report.superseded += len(obsolete)
     logger.info("edge sweep", extra={"written": report.written, "superseded": report.superseded, "failed": report.failed})
     return report
 

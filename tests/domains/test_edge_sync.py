@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from domains import edge_sync, selectors, services
-from domains.models import Domain, DomainStatus, EdgeOutbox, EdgeState
+from domains.models import Domain, DomainStatus, EdgeOutbox
 from portal.celery import app as celery_app
 from tests.factories import DomainFactory, WorkspaceFactory
 from tests.fixtures.dynamodb import free_port
