@@ -22,6 +22,8 @@ STALE_UNTIL = 2
 class EdgeCache:
     __slots__ = (
         "_data",
+        "peek",
+        "touch",
         "_max_entries",
         "_positive_ttl",
         "_negative_ttl",
@@ -46,6 +48,10 @@ class EdgeCache:
         rng: random.Random | None = None,
     ) -> None:
         self._data: OrderedDict[str, tuple] = OrderedDict()
+        # The handler's warm path inlines ``get`` with these two C-level methods:
+        # peek(host) -> entry or None (fresh or not), touch(host) marks it recent.
+        self.peek = self._data.get
+        self.touch = self._data.move_to_end
         self._max_entries = max_entries
         self._positive_ttl = positive_ttl
         self._negative_ttl = negative_ttl

@@ -42,7 +42,7 @@ class EdgeHandler:
         self.config = config
         self.clock = clock
         self.emit = emit
-        self.cache = cache or EdgeCache(
+        self.cache = cache if cache is not None else EdgeCache(
             max_entries=config["cache_max_entries"],
             positive_ttl=config["positive_ttl_seconds"],
             negative_ttl=config["negative_ttl_seconds"],
@@ -51,7 +51,7 @@ class EdgeHandler:
         )
         if current_region is None:
             current_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        self.reader = reader or ReplicaReader(
+        self.reader = reader if reader is not None else ReplicaReader(
             table=config["table_name"],
             regions=config["replica_regions"],
             current_region=current_region,
@@ -69,46 +69,76 @@ class EdgeHandler:
         self._suffixes = tuple(s.lower().strip(".") for s in config["pass_through_suffixes"])
         self._hosts: dict[str, object] = {}
         self._stats_interval = config["stats_interval_seconds"]
-        self._next_stats = clock() + self._stats_interval
+        self._next_stats = [clock() + self._stats_interval]  # a cell the closure can update
+        self.handle = self._make_handle()
 
     # -- the hot path --------------------------------------------------------
 
     def __call__(self, event: dict, context: object = None) -> dict:
-        cf = event["Records"][0]["cf"]
-        request = cf["request"]
-        headers = request["headers"]
-        # Drop every viewer-sent copy before anything else, whatever the outcome.
-        # CloudFront lowercases header keys, so one pop removes all casings.
-        headers.pop(self._ws_header, None)
-        host_values = headers.get("host")
-        raw = host_values[0]["value"] if host_values else ""
-        host = self._hosts.get(raw)
-        if host is None:
-            host = self._learn_host(raw)
-        if host is _PASS:
+        return self.handle(event, context)
+
+    def _make_handle(self) -> Callable[[dict, object], dict]:
+        """The per-request function, with everything it touches bound as
+        closure variables: attribute lookups on ``self`` cost more than the
+        cache lookup itself on the warm path."""
+        ws_header, ws_key = self._ws_header, self._ws_key
+        fwd_header, fwd_key = self._fwd_header, self._fwd_key
+        hosts_get, learn_host = self._hosts.get, self._learn_host
+        clock, lookup = self.clock, self._lookup
+        cache = self.cache
+        peek, touch = cache.peek, cache.touch
+        not_found, unavailable = self._not_found, self._unavailable
+        passing = _PASS
+
+        def handle(event: dict, context: object = None) -> dict:
+            cf = event["Records"][0]["cf"]
+            request = cf["request"]
+            headers = request["headers"]
+            # Drop every viewer-sent copy before anything else, whatever the outcome.
+            # CloudFront lowercases header keys, so one pop removes all casings.
+            headers.pop(ws_header, None)
+            try:
+                raw = headers["host"][0]["value"]
+            except (KeyError, IndexError):
+                raw = ""
+            host = hosts_get(raw)
+            if host is None:
+                host = learn_host(raw)
+            if host is passing:
+                return request
+            if not host:
+                return not_found(None)
+            now = clock()
+            # EdgeCache.get, inlined: this is the whole warm path.
+            entry = peek(host)
+            if entry is not None and now < entry[1]:
+                touch(host)
+                workspace = entry[0]
+                if workspace is None:
+                    cache.negative_hits += 1
+                    return not_found(host)
+                cache.hits += 1
+            else:
+                entry = lookup(host, now)
+                if entry is None:
+                    return unavailable()
+                workspace = entry[0]
+                if workspace is None:
+                    return not_found(host)
+            headers[ws_header] = [{"key": ws_key, "value": workspace}]
+            headers[fwd_header] = [{"key": fwd_key, "value": host}]
+            try:
+                # Amplify routes by Host, so the origin must see its own domain.
+                # Viewer-request events carry no origin (and Host is read-only there).
+                origin_domain = request["origin"]["custom"]["domainName"]
+            except KeyError:
+                origin_domain = _other_origin_domain(request)
+                if origin_domain is None:
+                    return request
+            headers["host"] = [{"key": "Host", "value": origin_domain}]
             return request
-        now = self.clock()
-        if not host:
-            return responses.not_found(None, self.config["not_found_max_age_seconds"])
-        entry = self.cache.get(host, now)
-        if entry is None:
-            entry = self._lookup(host, now)
-            if entry is None:
-                return responses.unavailable(self.config["unavailable_retry_after_seconds"])
-        if now >= self._next_stats:
-            self._log_stats(now)
-        workspace = entry[0]
-        if workspace is None:
-            return responses.not_found(host, self.config["not_found_max_age_seconds"])
-        headers[self._ws_header] = [{"key": self._ws_key, "value": workspace}]
-        headers[self._fwd_header] = [{"key": self._fwd_key, "value": host}]
-        if cf["config"].get("eventType") != "viewer-request":
-            # Amplify routes by Host, so the origin must see its own domain.
-            origin = request.get("origin") or {}
-            target = origin.get("custom") or origin.get("s3")
-            if target:
-                headers["host"] = [{"key": "Host", "value": target["domainName"]}]
-        return request
+
+        return handle
 
     # -- misses ----------------------------------------------------------------
 
@@ -126,6 +156,13 @@ class EdgeHandler:
         return value
 
     def _lookup(self, host: str, now: float) -> tuple | None:
+        """A cache miss: ask DynamoDB, fall back to a stale entry, or None.
+
+        Counters are logged from here rather than from the warm path: any
+        busy container misses at least once per positive TTL."""
+        self.cache.misses += 1
+        if now >= self._next_stats[0]:
+            self._log_stats(now)
         started = time.perf_counter()
         try:
             item, region = self.reader.get(host)
@@ -155,9 +192,23 @@ class EdgeHandler:
         )
         return self.cache.put(host, workspace, now)
 
+    def _not_found(self, host: str | None) -> dict:
+        return responses.not_found(host, self.config["not_found_max_age_seconds"])
+
+    def _unavailable(self) -> dict:
+        return responses.unavailable(self.config["unavailable_retry_after_seconds"])
+
     def _log_stats(self, now: float) -> None:
-        self._next_stats = now + self._stats_interval
+        self._next_stats[0] = now + self._stats_interval
         self.emit({"event": "edge_cache", **self.cache.counters()})
+
+
+def _other_origin_domain(request: dict) -> str | None:
+    origin = request.get("origin")
+    if not origin:
+        return None
+    target = origin.get("custom") or origin.get("s3")
+    return target.get("domainName") if target else None
 
 
 def _build() -> EdgeHandler:
@@ -168,4 +219,4 @@ _handler = _build()
 
 
 # A bound method rather than a wrapper function: one call frame fewer per request.
-lambda_handler = _handler.__call__
+lambda_handler = _handler.handle

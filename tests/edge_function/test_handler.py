@@ -116,18 +116,24 @@ def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(make_han
     json.dumps(logs[0])
 
 
-def test_it_logs_its_cache_counters_periodically(make_handler, table, clock):
+def test_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(make_handler, table, clock):
     table.serve("gallery.client.com", "ws-alice")
     logs = []
     handler = make_handler(table.name, {"us-east-1": table.endpoint}, logs=logs, stats_interval_seconds=60)
     handler(origin_request("gallery.client.com"))
     handler(origin_request("gallery.client.com"))
+    handler(origin_request("unknown.client.com"))
+    handler(origin_request("unknown.client.com"))
+    assert not [line for line in logs if line["event"] == "edge_cache"]
 
     clock.advance(61)
-    handler(origin_request("gallery.client.com"))
+    handler(origin_request("gallery.client.com"))  # still fresh: a hit
+    handler(origin_request("other.client.com"))  # a miss, which logs
 
     counters = [line for line in logs if line["event"] == "edge_cache"]
-    assert counters == [{"event": "edge_cache", "hits": 2, "negative_hits": 0, "misses": 1, "stale_serves": 0, "evictions": 0, "entries": 1}]
+    assert counters == [
+        {"event": "edge_cache", "hits": 2, "negative_hits": 1, "misses": 3, "stale_serves": 0, "evictions": 0, "entries": 2}
+    ]
 
 
 def test_the_module_entry_point_answers_with_the_bundled_config(aws_fake_credentials, monkeypatch):
