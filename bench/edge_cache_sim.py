@@ -30,7 +30,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from edge_function.cache import EdgeCache  # noqa: E402
+from edge_function.cache import EdgeCache
 
 RATE = 200.0
 CONTAINERS = 20
@@ -45,9 +45,16 @@ def zipf_trace(n_hosts: int, n_requests: int, rng: random.Random) -> list[int]:
     return rng.choices(range(n_hosts), cum_weights=cum, k=n_requests)
 
 
-def simulate(trace: list[int], containers: list[int], hosts: list[str], ttl: float, seed: int) -> dict:
+def simulate(
+    trace: list[int], containers: list[int], hosts: list[str], ttl: float, seed: int
+) -> dict:
     caches = [
-        EdgeCache(positive_ttl=ttl, negative_ttl=30, jitter=0.1, rng=random.Random(seed * 1000 + c))
+        EdgeCache(
+            positive_ttl=ttl,
+            negative_ttl=30,
+            jitter=0.1,
+            rng=random.Random(seed * 1000 + c),
+        )
         for c in range(CONTAINERS)
     ]
     reads = 0
@@ -85,7 +92,13 @@ def main() -> None:
         containers = [rng.randrange(CONTAINERS) for _ in range(args.requests)]
         hosts = [f"h{i}.client-domain.com" for i in range(n_hosts)]
         for ttl in TTLS:
-            rows.append({"hosts": n_hosts, "ttl": ttl, **simulate(trace, containers, hosts, ttl, args.seed)})
+            rows.append(
+                {
+                    "hosts": n_hosts,
+                    "ttl": ttl,
+                    **simulate(trace, containers, hosts, ttl, args.seed),
+                }
+            )
     elapsed = time.perf_counter() - started
 
     span = args.requests / RATE
@@ -93,7 +106,9 @@ def main() -> None:
         f"Edge cache simulation: {args.requests:,} requests, Zipf s={ZIPF_S}, {RATE:.0f} req/s "
         f"({span:,.0f} simulated s), {CONTAINERS} containers, 10 % jitter"
     )
-    print(f"{'hostnames':>10} {'TTL s':>6} {'distinct':>9} {'from memory':>12} {'DynamoDB reads':>15} {'reads/1M req':>13} {'reads/s':>8}")
+    print(
+        f"{'hostnames':>10} {'TTL s':>6} {'distinct':>9} {'from memory':>12} {'DynamoDB reads':>15} {'reads/1M req':>13} {'reads/s':>8}"
+    )
     figures: dict[str, float] = {}
     for row in rows:
         print(
@@ -110,7 +125,9 @@ def main() -> None:
     )
     for row in rows:
         verdict = "met" if row["memory_share"] >= 0.95 else "NOT met"
-        print(f"  {row['hosts']:>7,} hostnames, TTL {row['ttl']:>3} s: {row['memory_share']:.1%} fewer reads -> {verdict}")
+        print(
+            f"  {row['hosts']:>7,} hostnames, TTL {row['ttl']:>3} s: {row['memory_share']:.1%} fewer reads -> {verdict}"
+        )
     print(f"(simulated in {elapsed:.1f} s)")
     figures["elapsed_s"] = round(elapsed, 1)
     print(json.dumps(figures))

@@ -34,10 +34,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from edge_function.cache import EdgeCache  # noqa: E402
-from edge_function.config import validate  # noqa: E402
-from edge_function.handler import EdgeHandler  # noqa: E402
-from tests.fixtures.dynamodb import FAKE_AWS_ENV, create_edge_table, dynamodb_client, start_moto_server  # noqa: E402
+from edge_function.cache import EdgeCache
+from edge_function.config import validate
+from edge_function.handler import EdgeHandler
+from tests.fixtures.dynamodb import (
+    FAKE_AWS_ENV,
+    create_edge_table,
+    dynamodb_client,
+    start_moto_server,
+)
 
 HOST = "gallery.client.com"
 WORKSPACE = "ws-2f9c1d7e"
@@ -59,11 +64,22 @@ def make_event(host: str = HOST) -> dict:
                         "clientIp": "203.0.113.178",
                         "headers": {
                             "host": [{"key": "Host", "value": host}],
-                            "user-agent": [{"key": "User-Agent", "value": "Mozilla/5.0"}],
+                            "user-agent": [
+                                {"key": "User-Agent", "value": "Mozilla/5.0"}
+                            ],
                             "accept": [{"key": "Accept", "value": "text/html"}],
-                            "accept-encoding": [{"key": "Accept-Encoding", "value": "gzip, br"}],
-                            "x-forwarded-for": [{"key": "X-Forwarded-For", "value": "203.0.113.178"}],
-                            "via": [{"key": "Via", "value": "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)"}],
+                            "accept-encoding": [
+                                {"key": "Accept-Encoding", "value": "gzip, br"}
+                            ],
+                            "x-forwarded-for": [
+                                {"key": "X-Forwarded-For", "value": "203.0.113.178"}
+                            ],
+                            "via": [
+                                {
+                                    "key": "Via",
+                                    "value": "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)",
+                                }
+                            ],
                         },
                         "method": "GET",
                         "origin": {
@@ -90,7 +106,12 @@ def make_event(host: str = HOST) -> dict:
 # -- the comparison handlers ------------------------------------------------------
 
 _DIRECTORY = {HOST: WORKSPACE}
-_NOT_FOUND = {"status": "404", "statusDescription": "Not Found", "headers": {}, "body": "not connected"}
+_NOT_FOUND = {
+    "status": "404",
+    "statusDescription": "Not Found",
+    "headers": {},
+    "body": "not connected",
+}
 
 
 def minimal_handler(event, context=None):
@@ -104,7 +125,9 @@ def minimal_handler(event, context=None):
         return _NOT_FOUND
     headers["x-workspace-id"] = [{"key": "X-Workspace-Id", "value": workspace}]
     headers["x-forwarded-host"] = [{"key": "X-Forwarded-Host", "value": host}]
-    headers["host"] = [{"key": "Host", "value": request["origin"]["custom"]["domainName"]}]
+    headers["host"] = [
+        {"key": "Host", "value": request["origin"]["custom"]["domainName"]}
+    ]
     return request
 
 
@@ -118,7 +141,9 @@ class TTLCacheAdapter:
 
         self._positive = TTLCache(maxsize, positive_ttl)
         self._negative = TTLCache(maxsize, negative_ttl)
-        self.hits = self.negative_hits = self.misses = self.stale_serves = self.evictions = 0
+        self.hits = self.negative_hits = self.misses = self.stale_serves = (
+            self.evictions
+        ) = 0
 
     def peek(self, host):
         # TTLCache expires entries itself, so what it returns is always fresh.
@@ -148,7 +173,7 @@ class TTLCacheAdapter:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def time_warm(variants: dict, batches: int, batch_size: int) -> dict[str, list[float]]:
@@ -186,12 +211,19 @@ def time_cold(runs: int, env: dict) -> dict[str, list[float]]:
         "boto3_bare": [sys.executable, "-c", COLD_BARE],
     }
     samples: dict[str, list[float]] = {name: [] for name in commands}
-    for name, command in commands.items():  # one unmeasured run each: warm the OS file cache
-        subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    for (
+        name,
+        command,
+    ) in commands.items():  # one unmeasured run each: warm the OS file cache
+        subprocess.run(
+            command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+        )
     for _ in range(runs):
         for name, command in commands.items():
             start = time.perf_counter()
-            subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+            )
             samples[name].append((time.perf_counter() - start) * 1000)
     return samples
 
@@ -219,18 +251,38 @@ def main() -> None:
                 "updated_at": {"S": "2026-01-01T00:00:00+00:00"},
             },
         )
-        config = validate({"replica_regions": ["us-east-1"], "endpoint_url": server.url, "read_timeout_seconds": 5.0})
+        config = validate(
+            {
+                "replica_regions": ["us-east-1"],
+                "endpoint_url": server.url,
+                "read_timeout_seconds": 5.0,
+            }
+        )
 
         edge = EdgeHandler(config, emit=lambda record: None)
         cached = EdgeHandler(
             config,
             emit=lambda record: None,
-            cache=TTLCacheAdapter(config["cache_max_entries"], config["positive_ttl_seconds"], config["negative_ttl_seconds"]),
+            cache=TTLCacheAdapter(
+                config["cache_max_entries"],
+                config["positive_ttl_seconds"],
+                config["negative_ttl_seconds"],
+            ),
         )
-        variants = {"edge": edge.handle, "minimal": minimal_handler, "cachetools": cached.handle}
-        for name, handler in variants.items():  # the first call of each is a miss; fill the caches
+        variants = {
+            "edge": edge.handle,
+            "minimal": minimal_handler,
+            "cachetools": cached.handle,
+        }
+        for (
+            name,
+            handler,
+        ) in variants.items():  # the first call of each is a miss; fill the caches
             result = handler(make_event(), None)
-            assert result["headers"]["x-workspace-id"][0]["value"] == WORKSPACE, (name, result)
+            assert result["headers"]["x-workspace-id"][0]["value"] == WORKSPACE, (
+                name,
+                result,
+            )
         assert isinstance(edge.cache, EdgeCache) and edge.cache.misses == 1
 
         warm = time_warm(variants, args.batches, args.batch_size)
@@ -238,7 +290,14 @@ def main() -> None:
 
         fd, config_path = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as fh:
-            json.dump({"replica_regions": ["us-east-1"], "endpoint_url": server.url, "read_timeout_seconds": 5.0}, fh)
+            json.dump(
+                {
+                    "replica_regions": ["us-east-1"],
+                    "endpoint_url": server.url,
+                    "read_timeout_seconds": 5.0,
+                },
+                fh,
+            )
         env = {**os.environ, "EDGE_CONFIG": config_path, "PYTHONDONTWRITEBYTECODE": "1"}
         try:
             cold = time_cold(args.cold_runs, env)
@@ -248,7 +307,9 @@ def main() -> None:
         server.stop()
 
     figures: dict[str, float] = {}
-    print(f"Warm path: cache hit, {args.batches} batches of {args.batch_size} calls per variant (ns per call)")
+    print(
+        f"Warm path: cache hit, {args.batches} batches of {args.batch_size} calls per variant (ns per call)"
+    )
     print(f"  {'variant':<12}{'median':>10}{'p99':>10}")
     for name, values in warm.items():
         median, p99 = statistics.median(values), percentile(values, 0.99)
@@ -259,8 +320,12 @@ def main() -> None:
     ratio_ct = figures["warm_edge_median_ns"] / figures["warm_cachetools_median_ns"]
     figures["warm_edge_vs_minimal"] = round(ratio_min, 3)
     figures["warm_edge_vs_cachetools"] = round(ratio_ct, 3)
-    print(f"  edge / minimal    = {ratio_min:.2f}x  (goal <= 1.5x: {'met' if ratio_min <= 1.5 else 'NOT met'})")
-    print(f"  edge / cachetools = {ratio_ct:.2f}x  (goal < 1.0x: {'met' if ratio_ct < 1 else 'NOT met'})")
+    print(
+        f"  edge / minimal    = {ratio_min:.2f}x  (goal <= 1.5x: {'met' if ratio_min <= 1.5 else 'NOT met'})"
+    )
+    print(
+        f"  edge / cachetools = {ratio_ct:.2f}x  (goal < 1.0x: {'met' if ratio_ct < 1 else 'NOT met'})"
+    )
 
     print(f"\nCold start: fresh process to exit, {args.cold_runs} runs each (ms)")
     print(f"  {'variant':<12}{'median':>10}{'p99':>10}{'min':>10}")
@@ -271,8 +336,12 @@ def main() -> None:
         print(f"  {name:<12}{median:>10.1f}{p99:>10.1f}{min(values):>10.1f}")
     ratio_cold = figures["edge_cold_median_ms"] / figures["boto3_bare_median_ms"]
     figures["cold_edge_vs_boto3"] = round(ratio_cold, 3)
-    print(f"  edge_cold / boto3_bare = {ratio_cold:.2f}x  (goal <= 1.2x: {'met' if ratio_cold <= 1.2 else 'NOT met'})")
-    print("  (edge_cold includes a GetItem over loopback to the moto endpoint; no AWS network latency)")
+    print(
+        f"  edge_cold / boto3_bare = {ratio_cold:.2f}x  (goal <= 1.2x: {'met' if ratio_cold <= 1.2 else 'NOT met'})"
+    )
+    print(
+        "  (edge_cold includes a GetItem over loopback to the moto endpoint; no AWS network latency)"
+    )
     print(json.dumps(figures))
 
 

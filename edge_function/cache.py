@@ -22,19 +22,19 @@ STALE_UNTIL = 2
 class EdgeCache:
     __slots__ = (
         "_data",
-        "peek",
-        "touch",
-        "_max_entries",
-        "_positive_ttl",
-        "_negative_ttl",
         "_jitter",
-        "_stale_window",
+        "_max_entries",
+        "_negative_ttl",
+        "_positive_ttl",
         "_random",
-        "hits",
-        "negative_hits",
-        "misses",
-        "stale_serves",
+        "_stale_window",
         "evictions",
+        "hits",
+        "misses",
+        "negative_hits",
+        "peek",
+        "stale_serves",
+        "touch",
     )
 
     def __init__(

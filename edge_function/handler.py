@@ -17,7 +17,12 @@ from . import config as _config
 from . import responses
 from .cache import EdgeCache
 from .hostnames import is_pass_through, normalise_host
-from .replicas import LookupFailed, ReplicaReader, boto3_client_factory, servable_workspace
+from .replicas import (
+    LookupFailed,
+    ReplicaReader,
+    boto3_client_factory,
+    servable_workspace,
+)
 
 _PASS = object()  # memo marker: a platform host that goes through untouched
 _INVALID = ""  # memo marker: not a hostname at all
@@ -42,34 +47,52 @@ class EdgeHandler:
         self.config = config
         self.clock = clock
         self.emit = emit
-        self.cache = cache if cache is not None else EdgeCache(
-            max_entries=config["cache_max_entries"],
-            positive_ttl=config["positive_ttl_seconds"],
-            negative_ttl=config["negative_ttl_seconds"],
-            jitter=config["ttl_jitter"],
-            stale_window=config["stale_if_error_seconds"],
+        self.cache = (
+            cache
+            if cache is not None
+            else EdgeCache(
+                max_entries=config["cache_max_entries"],
+                positive_ttl=config["positive_ttl_seconds"],
+                negative_ttl=config["negative_ttl_seconds"],
+                jitter=config["ttl_jitter"],
+                stale_window=config["stale_if_error_seconds"],
+            )
         )
         if current_region is None:
-            current_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        self.reader = reader if reader is not None else ReplicaReader(
-            table=config["table_name"],
-            regions=config["replica_regions"],
-            current_region=current_region,
-            endpoint_url=config["endpoint_url"],
-            endpoint_urls=config["endpoint_urls"],
-            retries_per_region=config["retries_per_region"],
-            client_factory=boto3_client_factory(
-                config["connect_timeout_seconds"], config["read_timeout_seconds"]
-            ),
+            current_region = os.environ.get("AWS_REGION") or os.environ.get(
+                "AWS_DEFAULT_REGION"
+            )
+        self.reader = (
+            reader
+            if reader is not None
+            else ReplicaReader(
+                table=config["table_name"],
+                regions=config["replica_regions"],
+                current_region=current_region,
+                endpoint_url=config["endpoint_url"],
+                endpoint_urls=config["endpoint_urls"],
+                retries_per_region=config["retries_per_region"],
+                client_factory=boto3_client_factory(
+                    config["connect_timeout_seconds"], config["read_timeout_seconds"]
+                ),
+            )
         )
         self._ws_header = config["workspace_header"]
-        self._ws_key = "-".join(part.capitalize() for part in self._ws_header.split("-"))
+        self._ws_key = "-".join(
+            part.capitalize() for part in self._ws_header.split("-")
+        )
         self._fwd_header = config["forwarded_host_header"]
-        self._fwd_key = "-".join(part.capitalize() for part in self._fwd_header.split("-"))
-        self._suffixes = tuple(s.lower().strip(".") for s in config["pass_through_suffixes"])
+        self._fwd_key = "-".join(
+            part.capitalize() for part in self._fwd_header.split("-")
+        )
+        self._suffixes = tuple(
+            s.lower().strip(".") for s in config["pass_through_suffixes"]
+        )
         self._hosts: dict[str, object] = {}
         self._stats_interval = config["stats_interval_seconds"]
-        self._next_stats = [clock() + self._stats_interval]  # a cell the closure can update
+        self._next_stats = [
+            clock() + self._stats_interval
+        ]  # a cell the closure can update
         self.handle = self._make_handle()
 
     # -- the hot path --------------------------------------------------------

@@ -36,8 +36,7 @@ def normalise_host(raw: str) -> str | None:
     host = name
     if not host.isascii():
         host = host.translate(_DOTS)
-    if host.endswith("."):
-        host = host[:-1]
+    host = host.removesuffix(".")
     if not host:
         return None
     labels = host.split(".")

@@ -7,7 +7,16 @@ import sys
 from http.server import ThreadingHTTPServer
 
 HOP_BY_HOP = frozenset(
-    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]
+    [
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ]
 )
 DEFAULT_SECRET = "local-origin-secret"
 SECRET_HEADER = "x-origin-secret"
@@ -31,4 +40,6 @@ def announce(name: str, server: Server) -> None:
 
 def require_loopback(host: str) -> None:
     if host not in ("127.0.0.1", "::1", "localhost"):
-        raise SystemExit(f"refusing to listen on {host}: the local stack binds loopback only")
+        raise SystemExit(
+            f"refusing to listen on {host}: the local stack binds loopback only"
+        )

@@ -30,9 +30,18 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from ._http import HOP_BY_HOP, SECRET_HEADER, Server, announce, default_secret, require_loopback
+from ._http import (
+    HOP_BY_HOP,
+    SECRET_HEADER,
+    Server,
+    announce,
+    default_secret,
+    require_loopback,
+)
 
-DEFAULT_EDGE_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "edge_config.json")
+DEFAULT_EDGE_CONFIG = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "edge_config.json"
+)
 DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
 
 
@@ -52,8 +61,12 @@ def build_event(
         if key.lower() in HOP_BY_HOP:
             continue
         cf_headers.setdefault(key.lower(), []).append({"key": key, "value": value})
-    cf_headers.setdefault("x-forwarded-for", []).append({"key": "X-Forwarded-For", "value": client_ip})
-    cf_headers["via"] = [{"key": "Via", "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)"}]
+    cf_headers.setdefault("x-forwarded-for", []).append(
+        {"key": "X-Forwarded-For", "value": client_ip}
+    )
+    cf_headers["via"] = [
+        {"key": "Via", "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)"}
+    ]
     return {
         "Records": [
             {
@@ -62,7 +75,9 @@ def build_event(
                         "distributionDomainName": DISTRIBUTION_DOMAIN,
                         "distributionId": "EDGELOCAL",
                         "eventType": "origin-request",
-                        "requestId": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+                        "requestId": base64.urlsafe_b64encode(uuid.uuid4().bytes)
+                        .decode()
+                        .rstrip("="),
                     },
                     "request": {
                         "clientIp": client_ip,
@@ -72,11 +87,16 @@ def build_event(
                         "uri": uri or "/",
                         "origin": {
                             "custom": {
-                                "customHeaders": {secret_header: [{"key": secret_header, "value": secret}]},
+                                "customHeaders": {
+                                    secret_header: [
+                                        {"key": secret_header, "value": secret}
+                                    ]
+                                },
                                 "domainName": origin.hostname,
                                 "keepaliveTimeout": 5,
                                 "path": origin.path.rstrip("/"),
-                                "port": origin.port or (443 if origin.scheme == "https" else 80),
+                                "port": origin.port
+                                or (443 if origin.scheme == "https" else 80),
                                 "protocol": origin.scheme,
                                 "readTimeout": 30,
                                 "sslProtocols": ["TLSv1.2"],
@@ -89,7 +109,9 @@ def build_event(
     }
 
 
-def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: str = SECRET_HEADER):
+def make_handler(
+    lambda_handler, origin_url: str, secret: str, secret_header: str = SECRET_HEADER
+):
     origin = urllib.parse.urlsplit(origin_url)
     # Lambda runs one event at a time per container; so does this stand-in.
     invoke_lock = threading.Lock()
@@ -117,9 +139,11 @@ def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: st
             try:
                 with invoke_lock:
                     result = lambda_handler(event, None)
-            except Exception as exc:  # CloudFront answers 503 when the function fails
+            except Exception as exc:  # noqa: BLE001 - CloudFront answers 503 when the function fails
                 self.log_error("edge function failed: %r", exc)
-                self._reply(503, [("Content-Type", "text/plain")], b"edge function error\n")
+                self._reply(
+                    503, [("Content-Type", "text/plain")], b"edge function error\n"
+                )
                 return
             if "status" in result:
                 self._generated(result)
@@ -128,9 +152,22 @@ def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: st
 
         def _generated(self, result: dict) -> None:
             payload = result.get("body") or ""
-            data = base64.b64decode(payload) if result.get("bodyEncoding") == "base64" else payload.encode()
-            headers = [(h["key"], h["value"]) for values in (result.get("headers") or {}).values() for h in values]
-            self._reply(int(result["status"]), headers, data, cache="Error" if int(result["status"]) >= 400 else "Miss")
+            data = (
+                base64.b64decode(payload)
+                if result.get("bodyEncoding") == "base64"
+                else payload.encode()
+            )
+            headers = [
+                (h["key"], h["value"])
+                for values in (result.get("headers") or {}).values()
+                for h in values
+            ]
+            self._reply(
+                int(result["status"]),
+                headers,
+                data,
+                cache="Error" if int(result["status"]) >= 400 else "Miss",
+            )
 
         def _forward(self, request: dict, body: bytes) -> None:
             target = request["origin"]["custom"]
@@ -143,11 +180,25 @@ def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: st
                 if name not in HOP_BY_HOP and name != "content-length"
                 for h in values
             ]
-            headers += [(h["key"], h["value"]) for values in target.get("customHeaders", {}).values() for h in values]
-            connection_class = http.client.HTTPSConnection if target["protocol"] == "https" else http.client.HTTPConnection
-            conn = connection_class(target["domainName"], target["port"], timeout=target.get("readTimeout", 30))
+            headers += [
+                (h["key"], h["value"])
+                for values in target.get("customHeaders", {}).values()
+                for h in values
+            ]
+            connection_class = (
+                http.client.HTTPSConnection
+                if target["protocol"] == "https"
+                else http.client.HTTPConnection
+            )
+            conn = connection_class(
+                target["domainName"],
+                target["port"],
+                timeout=target.get("readTimeout", 30),
+            )
             try:
-                conn.putrequest(request["method"], path, skip_host=True, skip_accept_encoding=True)
+                conn.putrequest(
+                    request["method"], path, skip_host=True, skip_accept_encoding=True
+                )
                 for key, value in headers:
                     conn.putheader(key, value)
                 if body:
@@ -157,14 +208,29 @@ def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: st
                 data = response.read()
             except OSError as exc:
                 self.log_error("origin unreachable: %r", exc)
-                self._reply(502, [("Content-Type", "text/plain")], b"502 Bad Gateway: origin unreachable\n", cache="Error")
+                self._reply(
+                    502,
+                    [("Content-Type", "text/plain")],
+                    b"502 Bad Gateway: origin unreachable\n",
+                    cache="Error",
+                )
                 return
             finally:
                 conn.close()
-            passed = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"]
+            passed = [
+                (k, v)
+                for k, v in response.getheaders()
+                if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"
+            ]
             self._reply(response.status, passed, data)
 
-        def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes, cache: str = "Miss") -> None:
+        def _reply(
+            self,
+            status: int,
+            headers: list[tuple[str, str]],
+            data: bytes,
+            cache: str = "Miss",
+        ) -> None:
             self.send_response(status)
             for key, value in headers:
                 if key.lower() not in ("content-length", "server", "date"):
@@ -191,23 +257,40 @@ def prepare_edge_config(path: str, overrides: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m edgelocal.cloudfront", description="Local CloudFront stand-in.")
+    parser = argparse.ArgumentParser(
+        prog="python -m edgelocal.cloudfront", description="Local CloudFront stand-in."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--origin", default="http://127.0.0.1:8081", help="origin base URL (the demo origin)")
-    parser.add_argument("--origin-secret", default=default_secret(), help="sent as an origin custom header")
+    parser.add_argument(
+        "--origin",
+        default="http://127.0.0.1:8081",
+        help="origin base URL (the demo origin)",
+    )
+    parser.add_argument(
+        "--origin-secret",
+        default=default_secret(),
+        help="sent as an origin custom header",
+    )
     parser.add_argument("--origin-secret-header", default=SECRET_HEADER)
     parser.add_argument(
         "--edge-config",
         default=os.environ.get("EDGE_CONFIG") or DEFAULT_EDGE_CONFIG,
         help="edge function JSON config (default $EDGE_CONFIG or edgelocal/edge_config.json)",
     )
-    parser.add_argument("--dynamodb-endpoint", default=os.environ.get("EDGE_DYNAMODB_ENDPOINT"), help="overrides endpoint_url")
+    parser.add_argument(
+        "--dynamodb-endpoint",
+        default=os.environ.get("EDGE_DYNAMODB_ENDPOINT"),
+        help="overrides endpoint_url",
+    )
     parser.add_argument("--table", default=None, help="overrides table_name")
     args = parser.parse_args(argv)
     require_loopback(args.host)
 
-    config_path = prepare_edge_config(args.edge_config, {"endpoint_url": args.dynamodb_endpoint, "table_name": args.table})
+    config_path = prepare_edge_config(
+        args.edge_config,
+        {"endpoint_url": args.dynamodb_endpoint, "table_name": args.table},
+    )
     os.environ["EDGE_CONFIG"] = config_path
     os.environ.setdefault("AWS_REGION", "us-east-1")
     with open(config_path, encoding="utf-8") as fh:
@@ -219,9 +302,20 @@ def main(argv: list[str] | None = None) -> None:
 
     from edge_function.handler import lambda_handler  # after EDGE_CONFIG is set
 
-    server = Server((args.host, args.port), make_handler(lambda_handler, args.origin, args.origin_secret, args.origin_secret_header.lower()))
+    server = Server(
+        (args.host, args.port),
+        make_handler(
+            lambda_handler,
+            args.origin,
+            args.origin_secret,
+            args.origin_secret_header.lower(),
+        ),
+    )
     announce("cloudfront stand-in", server)
-    print(f"  edge config {config_path} (from {args.edge_config}); origin {args.origin}", flush=True)
+    print(
+        f"  edge config {config_path} (from {args.edge_config}); origin {args.origin}",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -20,7 +20,9 @@ from http.server import BaseHTTPRequestHandler
 from ._http import SECRET_HEADER, Server, announce, default_secret, require_loopback
 
 
-def make_handler(secret: str, secret_header: str = SECRET_HEADER) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    secret: str, secret_header: str = SECRET_HEADER
+) -> type[BaseHTTPRequestHandler]:
     expected = secret.encode()
 
     class OriginHandler(BaseHTTPRequestHandler):
@@ -37,7 +39,11 @@ def make_handler(secret: str, secret_header: str = SECRET_HEADER) -> type[BaseHT
                 self.rfile.read(length)
             given = (self.headers.get(secret_header) or "").encode()
             if not hmac.compare_digest(given, expected):
-                self._send(403, "text/plain; charset=utf-8", b"forbidden: requests must come through the edge\n")
+                self._send(
+                    403,
+                    "text/plain; charset=utf-8",
+                    b"forbidden: requests must come through the edge\n",
+                )
                 return
             workspaces = self.headers.get_all("x-workspace-id") or []
             info = {
@@ -79,14 +85,22 @@ def make_handler(secret: str, secret_header: str = SECRET_HEADER) -> type[BaseHT
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m edgelocal.origin", description="Demo origin (Amplify stand-in).")
+    parser = argparse.ArgumentParser(
+        prog="python -m edgelocal.origin", description="Demo origin (Amplify stand-in)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--secret", default=default_secret(), help="origin secret (default $EDGE_ORIGIN_SECRET or a local one)")
+    parser.add_argument(
+        "--secret",
+        default=default_secret(),
+        help="origin secret (default $EDGE_ORIGIN_SECRET or a local one)",
+    )
     parser.add_argument("--secret-header", default=SECRET_HEADER)
     args = parser.parse_args(argv)
     require_loopback(args.host)
-    server = Server((args.host, args.port), make_handler(args.secret, args.secret_header.lower()))
+    server = Server(
+        (args.host, args.port), make_handler(args.secret, args.secret_header.lower())
+    )
     announce("demo origin", server)
     try:
         server.serve_forever()

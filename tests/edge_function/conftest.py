@@ -58,7 +58,11 @@ def origin_request(
         else:
             request["origin"] = {
                 "custom": {
-                    "customHeaders": {"x-origin-secret": [{"key": "X-Origin-Secret", "value": "s3cret"}]},
+                    "customHeaders": {
+                        "x-origin-secret": [
+                            {"key": "X-Origin-Secret", "value": "s3cret"}
+                        ]
+                    },
                     "domainName": ORIGIN_DOMAIN,
                     "keepaliveTimeout": 5,
                     "path": "",
@@ -103,7 +107,9 @@ class FakeClock:
 class Table:
     """One fresh table on a DynamoDB endpoint, with the portal's item shape."""
 
-    def __init__(self, endpoint: str, region: str = "us-east-1", name: str | None = None) -> None:
+    def __init__(
+        self, endpoint: str, region: str = "us-east-1", name: str | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.region = region
         self.name = name or f"edge-{uuid.uuid4().hex[:12]}"
@@ -117,7 +123,11 @@ class Table:
     def tombstone(self, host: str, workspace_id: str) -> None:
         self._put(
             host,
-            {"workspace_id": {"S": workspace_id}, "state": {"S": "gone"}, "expires_at": {"N": "4102444800"}},
+            {
+                "workspace_id": {"S": workspace_id},
+                "state": {"S": "gone"},
+                "expires_at": {"N": "4102444800"},
+            },
         )
 
     def _put(self, host: str, attributes: dict) -> None:
@@ -192,6 +202,8 @@ def make_handler(clock, aws_fake_credentials) -> Callable[..., EdgeHandler]:
             ),
         )
         sink = logs if logs is not None else []
-        return EdgeHandler(config, clock=clock, cache=cache, reader=reader, emit=sink.append)
+        return EdgeHandler(
+            config, clock=clock, cache=cache, reader=reader, emit=sink.append
+        )
 
     return make

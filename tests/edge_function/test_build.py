@@ -15,25 +15,42 @@ def test_it_builds_a_zip_holding_only_the_package_and_its_config(tmp_path):
     out = tmp_path / "dist" / "edge_function.zip"
 
     result = subprocess.run(
-        [sys.executable, "-m", "edge_function.build", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "edge_function.build", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
     names = zipfile.ZipFile(out).namelist()
     assert "edge_function/handler.py" in names
     assert "edge_function/config.json" in names
     assert all(name.startswith("edge_function/") for name in names)
-    assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", "build.py"))]
+    assert not [
+        name
+        for name in names
+        if "__pycache__" in name or name.endswith((".pyc", "build.py"))
+    ]
     assert os.path.getsize(out) < 1024 * 1024
     assert "bytes" in result.stdout
 
 
 def test_it_bakes_the_given_config_into_the_zip(tmp_path):
     config = tmp_path / "prod.json"
-    config.write_text(json.dumps({"table_name": "ve-domains-prod", "replica_regions": ["eu-west-1", "us-east-1"]}))
+    config.write_text(
+        json.dumps(
+            {
+                "table_name": "ve-domains-prod",
+                "replica_regions": ["eu-west-1", "us-east-1"],
+            }
+        )
+    )
 
     build(str(tmp_path / "f.zip"), str(config))
 
-    baked = json.loads(zipfile.ZipFile(tmp_path / "f.zip").read("edge_function/config.json"))
+    baked = json.loads(
+        zipfile.ZipFile(tmp_path / "f.zip").read("edge_function/config.json")
+    )
     assert baked["table_name"] == "ve-domains-prod"
 
 
@@ -67,7 +84,13 @@ def test_the_zip_runs_with_only_the_standard_library_and_boto3(tmp_path):
     )
 
     # -S: no site-packages at all, so Django (or anything else) cannot be imported.
-    result = subprocess.run([sys.executable, "-S", "-c", probe, str(out)], capture_output=True, text=True, cwd=tmp_path, check=True)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", probe, str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
 
     modules = json.loads(result.stdout.strip().splitlines()[-1])
     assert "django" not in modules

@@ -24,9 +24,14 @@ def test_it_sends_a_servable_host_to_the_origin_with_its_workspace(handler):
     assert "status" not in request
 
 
-@pytest.mark.parametrize("spelling", ["x-workspace-id", "X-Workspace-Id", "X-WORKSPACE-ID"])
+@pytest.mark.parametrize(
+    "spelling", ["x-workspace-id", "X-Workspace-Id", "X-WORKSPACE-ID"]
+)
 def test_it_drops_a_viewer_sent_workspace_header(handler, spelling):
-    event = origin_request("gallery.client.com", extra_headers=[(spelling, "ws-charlie"), (spelling, "ws-mallory")])
+    event = origin_request(
+        "gallery.client.com",
+        extra_headers=[(spelling, "ws-charlie"), (spelling, "ws-mallory")],
+    )
 
     request = handler(event)
 
@@ -35,14 +40,20 @@ def test_it_drops_a_viewer_sent_workspace_header(handler, spelling):
 
 
 def test_it_drops_a_viewer_sent_workspace_header_on_a_404_too(handler):
-    response = handler(origin_request("unknown.client.com", extra_headers=[("X-Workspace-Id", "ws-charlie")]))
+    response = handler(
+        origin_request(
+            "unknown.client.com", extra_headers=[("X-Workspace-Id", "ws-charlie")]
+        )
+    )
 
     assert response["status"] == "404"
     assert "ws-charlie" not in json.dumps(response)
 
 
 def test_it_drops_a_viewer_sent_workspace_header_on_pass_through(handler):
-    request = handler(origin_request("app.ve.ai", extra_headers=[("x-workspace-id", "ws-charlie")]))
+    request = handler(
+        origin_request("app.ve.ai", extra_headers=[("x-workspace-id", "ws-charlie")])
+    )
 
     assert "x-workspace-id" not in request["headers"]
 
@@ -56,7 +67,9 @@ def test_it_lets_the_platforms_own_hosts_through_untouched(handler):
     assert "x-forwarded-host" not in request["headers"]
 
 
-@pytest.mark.parametrize("raw", ["Gallery.Client.Com", "gallery.client.com:443", "GALLERY.client.com."])
+@pytest.mark.parametrize(
+    "raw", ["Gallery.Client.Com", "gallery.client.com:443", "GALLERY.client.com."]
+)
 def test_it_finds_the_domain_whatever_the_spelling_of_host(handler, raw):
     assert header(handler(origin_request(raw)), "x-workspace-id") == ["ws-alice"]
 
@@ -81,7 +94,14 @@ def test_it_answers_404_for_a_host_header_that_is_not_a_hostname(handler):
 
 
 def test_it_never_serves_an_item_without_a_workspace(make_handler, table):
-    table.client.put_item(TableName=table.name, Item={"host": {"S": "broken.client.com"}, "state": {"S": "serve"}, "version": {"N": "1"}})
+    table.client.put_item(
+        TableName=table.name,
+        Item={
+            "host": {"S": "broken.client.com"},
+            "state": {"S": "serve"},
+            "version": {"N": "1"},
+        },
+    )
     handler = make_handler(table.name, {"us-east-1": table.endpoint})
 
     assert handler(origin_request("broken.client.com"))["status"] == "404"
@@ -100,7 +120,9 @@ def test_it_points_host_at_an_s3_origin_when_the_origin_is_s3(handler):
     assert header(request, "host") == ["ve-gallery-assets.s3.amazonaws.com"]
 
 
-def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(make_handler, table):
+def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(
+    make_handler, table
+):
     table.serve("gallery.client.com", "ws-alice")
     logs = []
     handler = make_handler(table.name, {"us-east-1": table.endpoint}, logs=logs)
@@ -116,10 +138,14 @@ def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(make_han
     json.dumps(logs[0])
 
 
-def test_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(make_handler, table, clock):
+def test_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(
+    make_handler, table, clock
+):
     table.serve("gallery.client.com", "ws-alice")
     logs = []
-    handler = make_handler(table.name, {"us-east-1": table.endpoint}, logs=logs, stats_interval_seconds=60)
+    handler = make_handler(
+        table.name, {"us-east-1": table.endpoint}, logs=logs, stats_interval_seconds=60
+    )
     handler(origin_request("gallery.client.com"))
     handler(origin_request("gallery.client.com"))
     handler(origin_request("unknown.client.com"))
@@ -132,11 +158,21 @@ def test_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(make_h
 
     counters = [line for line in logs if line["event"] == "edge_cache"]
     assert counters == [
-        {"event": "edge_cache", "hits": 2, "negative_hits": 1, "misses": 3, "stale_serves": 0, "evictions": 0, "entries": 2}
+        {
+            "event": "edge_cache",
+            "hits": 2,
+            "negative_hits": 1,
+            "misses": 3,
+            "stale_serves": 0,
+            "evictions": 0,
+            "entries": 2,
+        }
     ]
 
 
-def test_the_module_entry_point_answers_with_the_bundled_config(aws_fake_credentials, monkeypatch):
+def test_the_module_entry_point_answers_with_the_bundled_config(
+    aws_fake_credentials, monkeypatch
+):
     import edge_function.handler as module
 
     response = module.lambda_handler(origin_request("app.ve.ai"), None)

@@ -15,7 +15,10 @@ from edge_function.hostnames import is_pass_through, normalise_host
         ("bücher.example.com", "xn--bcher-kva.example.com"),
         ("BÜCHER.example.com", "xn--bcher-kva.example.com"),
         ("xn--bcher-kva.example.com", "xn--bcher-kva.example.com"),
-        ("straße.de", "xn--strae-oqa.de"),  # IDNA 2008, as browsers and the portal send it
+        (
+            "straße.de",
+            "xn--strae-oqa.de",
+        ),  # IDNA 2008, as browsers and the portal send it
         ("例え。テスト", "xn--r8jz45g.xn--zckzah"),
     ],
 )
@@ -25,12 +28,33 @@ def test_it_normalises_the_host_to_the_table_key(raw, expected):
 
 @pytest.mark.parametrize(
     "raw",
-    ["", ":443", ".", "a..b", "-a.com", "a-.com", "a_b.com", "[::1]:443", "host:port", "a b.com", "x" * 64 + ".com", ("a" * 60 + ".") * 5],
+    [
+        "",
+        ":443",
+        ".",
+        "a..b",
+        "-a.com",
+        "a-.com",
+        "a_b.com",
+        "[::1]:443",
+        "host:port",
+        "a b.com",
+        "x" * 64 + ".com",
+        ("a" * 60 + ".") * 5,
+    ],
 )
 def test_it_refuses_what_is_not_a_hostname(raw):
     assert normalise_host(raw) is None
 
 
-@pytest.mark.parametrize(("host", "expected"), [("ve.ai", True), ("app.ve.ai", True), ("notve.ai", False), ("ve.ai.evil.com", False)])
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("ve.ai", True),
+        ("app.ve.ai", True),
+        ("notve.ai", False),
+        ("ve.ai.evil.com", False),
+    ],
+)
 def test_it_passes_through_only_the_platforms_own_names(host, expected):
     assert is_pass_through(host, ("ve.ai",)) is expected

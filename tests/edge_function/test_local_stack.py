@@ -40,11 +40,19 @@ def start(module: str, *args: str) -> tuple[subprocess.Popen, str]:
     return process, match.group(1)
 
 
-def get(url: str, host: str, headers: dict | None = None) -> tuple[int, dict | str, dict]:
-    request = urllib.request.Request(url, headers={"Host": host, "Accept": "application/json", **(headers or {})})
+def get(
+    url: str, host: str, headers: dict | None = None
+) -> tuple[int, dict | str, dict]:
+    request = urllib.request.Request(
+        url, headers={"Host": host, "Accept": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            status, body, hdrs = response.status, response.read().decode(), dict(response.headers)
+            status, body, hdrs = (
+                response.status,
+                response.read().decode(),
+                dict(response.headers),
+            )
     except urllib.error.HTTPError as exc:
         status, body, hdrs = exc.code, exc.read().decode(), dict(exc.headers)
     if hdrs.get("Content-Type") == "application/json":
@@ -72,7 +80,13 @@ def stack(dynamodb_endpoint, tmp_path):
     )
     origin, origin_url = start("edgelocal.origin", "--secret", SECRET)
     edge, edge_url = start(
-        "edgelocal.cloudfront", "--origin", origin_url, "--origin-secret", SECRET, "--edge-config", str(config)
+        "edgelocal.cloudfront",
+        "--origin",
+        origin_url,
+        "--origin-secret",
+        SECRET,
+        "--edge-config",
+        str(config),
     )
     yield table, edge_url + "/", origin_url + "/"
     for process in (edge, origin):
@@ -80,7 +94,9 @@ def stack(dynamodb_endpoint, tmp_path):
         process.wait(timeout=5)
 
 
-def test_a_connected_domain_reaches_the_origin_with_its_workspace_until_it_is_tombstoned(stack):
+def test_a_connected_domain_reaches_the_origin_with_its_workspace_until_it_is_tombstoned(
+    stack,
+):
     table, edge, _ = stack
     table.serve("gallery.client.com", "ws-alice")
 
@@ -104,7 +120,9 @@ def test_a_connected_domain_reaches_the_origin_with_its_workspace_until_it_is_to
 
     assert status == 404
     assert "not connected to a VE.AI workspace" in body
-    assert time.monotonic() - tombstoned_at >= POSITIVE_TTL - 0.5  # served from cache until the TTL ran out
+    assert (
+        time.monotonic() - tombstoned_at >= POSITIVE_TTL - 0.5
+    )  # served from cache until the TTL ran out
 
 
 def test_a_viewer_cannot_choose_its_workspace_through_the_edge(stack):
@@ -140,6 +158,8 @@ def test_a_platform_host_passes_through_without_a_workspace(stack):
 def test_the_origin_refuses_requests_that_bypass_the_edge(stack):
     _, _, origin = stack
 
-    status, body, _ = get(origin, "gallery.client.com", {"X-Workspace-Id": "ws-charlie"})
+    status, _, _ = get(
+        origin, "gallery.client.com", {"X-Workspace-Id": "ws-charlie"}
+    )
 
     assert status == 403

@@ -13,7 +13,10 @@ REPLICAS = ["us-east-1", "eu-west-1", "ap-southeast-1", "eu-central-1"]
         ("eu-central-1", ["eu-central-1", "eu-west-1", "us-east-1", "ap-southeast-1"]),
         ("eu-west-2", ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-1"]),
         ("us-west-2", ["us-east-1", "eu-west-1", "ap-southeast-1", "eu-central-1"]),
-        ("ap-northeast-1", ["ap-southeast-1", "us-east-1", "eu-west-1", "eu-central-1"]),
+        (
+            "ap-northeast-1",
+            ["ap-southeast-1", "us-east-1", "eu-west-1", "eu-central-1"],
+        ),
         ("sa-east-1", REPLICAS),
         (None, REPLICAS),
     ],
@@ -22,7 +25,9 @@ def test_it_asks_the_nearest_replica_first(current, expected):
     assert order_regions(current, REPLICAS) == expected
 
 
-def test_it_fails_over_to_the_next_replica_when_the_nearest_is_down(make_handler, dynamodb_endpoint, dynamodb_endpoint_factory):
+def test_it_fails_over_to_the_next_replica_when_the_nearest_is_down(
+    make_handler, dynamodb_endpoint, dynamodb_endpoint_factory
+):
     near = dynamodb_endpoint_factory()
     far_table = Table(dynamodb_endpoint, region="us-east-1")
     near_table = Table(near.url, region="eu-west-1", name=far_table.name)
