@@ -158,8 +158,6 @@ def test_a_platform_host_passes_through_without_a_workspace(stack):
 def test_the_origin_refuses_requests_that_bypass_the_edge(stack):
     _, _, origin = stack
 
-    status, _, _ = get(
-        origin, "gallery.client.com", {"X-Workspace-Id": "ws-charlie"}
-    )
+    status, _, _ = get(origin, "gallery.client.com", {"X-Workspace-Id": "ws-charlie"})
 
     assert status == 403
