@@ -1,0 +1,102 @@
+"""Drive a running stack the way a newcomer does: the API as a signed-in user, devdns, curl through the edge.
+
+Shared by the end-to-end test and the record-to-live benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import requests
+
+from devdns.store import Store
+from devstack.stack import ROOT, Ports, Stack
+
+
+def free_ports() -> Ports:
+    """Six distinct free loopback ports (held open together so none repeats)."""
+    sockets = []
+    try:
+        for _ in range(6):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        web, edge, origin, dynamodb, dns_port, redis_port = (s.getsockname()[1] for s in sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return Ports(web=web, edge=edge, origin=origin, dynamodb=dynamodb, dns=dns_port, redis=redis_port)
+
+
+class PortalSession:
+    """A signed-in browser-like session using the API with its session cookie and CSRF token."""
+
+    def __init__(self, stack: Stack, username: str, password: str) -> None:
+        self.base = f"http://127.0.0.1:{stack.ports.web}"
+        self.http = requests.Session()
+        login = f"{self.base}/accounts/login/"
+        self.http.get(login, timeout=10).raise_for_status()
+        response = self.http.post(
+            login,
+            data={"username": username, "password": password, "csrfmiddlewaretoken": self.http.cookies["csrftoken"]},
+            headers={"Referer": login},
+            timeout=10,
+            allow_redirects=False,
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"sign-in as {username} failed: {response.status_code}")
+
+    def _headers(self) -> dict:
+        return {"X-CSRFToken": self.http.cookies.get("csrftoken", ""), "Referer": self.base + "/"}
+
+    def add_domain(self, hostname: str) -> dict:
+        response = self.http.post(f"{self.base}/api/v1/domains/", json={"hostname": hostname}, headers=self._headers(), timeout=15)
+        if response.status_code != 201:
+            raise RuntimeError(f"adding {hostname} failed: {response.status_code} {response.text}")
+        return response.json()
+
+    def domain(self, domain_id: str) -> dict:
+        response = self.http.get(f"{self.base}/api/v1/domains/{domain_id}/", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+
+def publish(stack: Stack, name: str, rtype: str, value: str) -> None:
+    """What the tenant does at their DNS provider, on the stack's loopback DNS server."""
+    Store(stack.devdns_state).add(name, rtype, value)
+
+
+def through_edge(stack: Stack, hostname: str) -> tuple[int, dict | None]:
+    """GET / through the local CloudFront with this Host; the origin's JSON when served."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.ports.edge}/", headers={"Host": hostname, "Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def manage(stack: Stack, *args: str) -> str:
+    """Run a manage.py command against the stack's database; its output."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=stack.environment(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+def workspace_public_id(stack: Stack, name: str) -> str:
+    return manage(stack, "shell", "-v", "0", "-c", f"from workspaces.models import Workspace; print(Workspace.objects.get(name={name!r}).public_id)").strip()

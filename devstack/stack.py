@@ -1,0 +1,142 @@
+"""Build the stack's environment, prepare its state, and start its processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCFILE = ROOT / "Procfile"
+EDGE_BASE_CONFIG = ROOT / "edge_function" / "config.json"
+
+# Fake credentials for the local DynamoDB endpoint; real AWS is never contacted.
+LOCAL_AWS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@dataclass(frozen=True)
+class Ports:
+    web: int = 8000
+    edge: int = 8080
+    origin: int = 8081
+    dynamodb: int = 5000
+    dns: int = 5300
+    redis: int = 6379
+
+    @classmethod
+    def from_environment(cls) -> Ports:
+        defaults = cls()
+        return cls(**{name: int(os.environ.get(f"VE_{name.upper()}_PORT", getattr(defaults, name))) for name in vars(defaults)})
+
+
+@dataclass
+class Stack:
+    ports: Ports
+    var_dir: Path
+    # Edge cache TTLs: short locally so a change shows within seconds.
+    edge_positive_ttl: float = 5.0
+    edge_negative_ttl: float = 2.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def edge_config_path(self) -> Path:
+        return self.var_dir / "edge_config.json"
+
+    @property
+    def devdns_state(self) -> Path:
+        return self.var_dir / "devdns.json"
+
+    def environment(self) -> dict[str, str]:
+        p = self.ports
+        env = {
+            **os.environ,
+            **LOCAL_AWS,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+            "VAR_DIR": str(self.var_dir),
+            "REDIS_URL": f"redis://127.0.0.1:{p.redis}/0",
+            "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{p.dynamodb}",
+            "DNS_RESOLVERS": f"127.0.0.1:{p.dns}",
+            "DNS_NAMESERVER_PORT": str(p.dns),
+            "DEVDNS_STATE": str(self.devdns_state),
+            "EDGE_CONFIG": str(self.edge_config_path),
+            "VE_WEB_PORT": str(p.web),
+            "VE_EDGE_PORT": str(p.edge),
+            "VE_ORIGIN_PORT": str(p.origin),
+            "VE_DYNAMODB_PORT": str(p.dynamodb),
+            "VE_DNS_PORT": str(p.dns),
+            "VE_REDIS_PORT": str(p.redis),
+        }
+        env.update(self.extra_env)
+        return env
+
+    def write_edge_config(self) -> None:
+        """The config the zip carries, pointed at the local endpoint with the local TTLs."""
+        config = json.loads(EDGE_BASE_CONFIG.read_text())
+        config.update(
+            endpoint_url=f"http://127.0.0.1:{self.ports.dynamodb}",
+            replica_regions=[LOCAL_AWS["AWS_DEFAULT_REGION"]],
+            positive_ttl_seconds=self.edge_positive_ttl,
+            negative_ttl_seconds=self.edge_negative_ttl,
+            not_found_max_age_seconds=int(self.edge_negative_ttl),
+        )
+        self.edge_config_path.write_text(json.dumps(config, indent=2))
+
+    def prepare(self) -> None:
+        """Migrate the database, seed the demo cast, write the edge config."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.write_edge_config()
+        env = self.environment()
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, cwd=ROOT, check=True)
+        subprocess.run([*manage, "seed_demo"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+    def start(self, log_path: Path) -> subprocess.Popen:
+        """Start every process of the Procfile under honcho, in its own process group."""
+        log = open(log_path, "ab")  # noqa: SIM115 - the process owns it for its life
+        return subprocess.Popen(
+            [sys.executable, "-m", "honcho", "start", "-f", str(PROCFILE), "-d", str(ROOT), "--no-prefix"],
+            env=self.environment(),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_until_up(self, timeout: float = 90.0) -> None:
+        """Wait until the portal's /healthz reports every dependency up."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.ports.web}/healthz", timeout=2) as response:
+                    return
+            except urllib.error.HTTPError as error:
+                last = error.read().decode(errors="replace")
+            except OSError as error:
+                last = str(error)
+            time.sleep(0.5)
+        raise TimeoutError(f"the stack did not come up within {timeout:.0f} s: {last}")
+
+
+def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Stop honcho and everything it started (it forwards the signal to its children)."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)

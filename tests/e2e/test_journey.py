@@ -1,0 +1,76 @@
+"""The whole journey through the real processes of `make run`: API → DNS → beat and worker → DynamoDB → edge.
+
+Starts the Procfile under honcho on free ports with its own database, then
+does what a newcomer does. Nothing is called in-process.
+"""
+
+import time
+
+import pytest
+
+from devstack.client import PortalSession, free_ports, manage, publish, through_edge, workspace_public_id
+from devstack.stack import Stack, stop
+
+pytestmark = pytest.mark.slow
+
+EDGE_POSITIVE_TTL = 2.0
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("stack")
+    stack = Stack(ports=free_ports(), var_dir=var_dir, edge_positive_ttl=EDGE_POSITIVE_TTL, edge_negative_ttl=1.0)
+    stack.prepare()
+    process = stack.start(var_dir / "stack.log")
+    try:
+        stack.wait_until_up(timeout=90)
+        yield stack
+    finally:
+        stop(process)
+        # Leave the processes' log where a failing run can be read.
+        print((var_dir / "stack.log").read_text()[-5000:])
+
+
+def wait_for(condition, *, timeout: float, every: float = 0.5, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_a_domain_added_by_alice_goes_live_at_the_edge_and_stops_when_suspended(stack):
+    alice = PortalSession(stack, "alice", "ve-demo-2026")
+    domain = alice.add_domain("gallery.client-domain.com")
+    assert domain["status"] == "pending"
+    assert through_edge(stack, "gallery.client-domain.com")[0] == 404
+
+    publish(stack, "gallery.client-domain.com", "CNAME", domain["target"])
+
+    wait_for(lambda: alice.domain(domain["id"])["status"] == "active", timeout=60, what="beat and the worker to verify")
+    acme = workspace_public_id(stack, "Acme Photo")
+    status, page = wait_for(
+        lambda: (r := through_edge(stack, "gallery.client-domain.com"))[0] == 200 and r,
+        timeout=30,
+        what="the edge to serve the domain",
+    )
+    assert page["workspace_id"] == acme
+    assert page["forwarded_host"] == "gallery.client-domain.com"
+    assert page["workspace_id_headers"] == [acme]
+
+    manage(
+        stack,
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.contrib.auth import get_user_model; from domains.models import Domain; from domains.services import domain_suspend; "
+        "domain_suspend(staff_user=get_user_model().objects.get(username='support'), "
+        "domain=Domain.objects.get(hostname='gallery.client-domain.com'), reason='abuse report')",
+    )
+    suspended_at = time.monotonic()
+    wait_for(lambda: through_edge(stack, "gallery.client-domain.com")[0] == 404, timeout=30, what="the edge to stop serving")
+    # The edge keeps a served answer at most its positive TTL (plus jitter) after the tombstone lands.
+    assert time.monotonic() - suspended_at < EDGE_POSITIVE_TTL * 1.5 + 10
