@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -358,8 +358,9 @@ def domain_check_claimed(*, domain_ids: Sequence[uuid.UUID | str]) -> list[Domai
     """Check the given domains that are still claimed and still on the schedule, all at once.
 
     DNS is asked concurrently through the checker's batch API (that is where
-    the time goes); each result is then written in its own transaction, so one
-    failure loses only its own domain, whose claim then simply runs out.
+    the time goes); each result is then written in its own savepoint of one
+    batch transaction, so a failure loses only its own domain, whose claim then
+    simply runs out.
     """
     now = timezone.now()
     domains = list(Domain.objects.filter(pk__in=domain_ids, status__in=CHECKED_STATUSES, check_claimed_until__gt=now))
@@ -369,13 +370,16 @@ def domain_check_claimed(*, domain_ids: Sequence[uuid.UUID | str]) -> list[Domai
         [_check_request(domain) for domain in domains], concurrency=settings.DNS_CHECK_CONCURRENCY
     )
     checks = []
-    for domain, result in zip(domains, results, strict=True):
-        try:
-            checks.append(_record_check(domain_id=domain.pk, result=result, manual=False, actor=SYSTEM))
-        except Domain.DoesNotExist:
-            continue  # deleted while DNS was asked
-        except Exception:
-            logger.exception("could not record a check", extra={"host": domain.hostname})
+    # One transaction for the batch (a commit per domain would cost more than
+    # the writes themselves); each domain's writes sit in their own savepoint.
+    with transaction.atomic():
+        for domain, result in zip(domains, results, strict=True):
+            try:
+                checks.append(_record_check(domain_id=domain.pk, result=result, manual=False, actor=SYSTEM))
+            except Domain.DoesNotExist:
+                continue  # deleted while DNS was asked
+            except DatabaseError:
+                logger.exception("could not record a check", extra={"host": domain.hostname})
     return checks
 
 
@@ -416,13 +420,18 @@ def _record_check(*, domain_id: uuid.UUID, result: CheckResult, manual: bool, ac
             duration_ms=round(result.duration_ms),
         )
         _prune_checks(domain)
+        from_status = domain.status
         to_status, reason, fields = _lifecycle(domain, result, now=now)
         fields.update(last_checked_at=now, last_check_outcome=result.outcome.value, check_claimed_until=None)
         for name, value in fields.items():
             setattr(domain, name, value)
         domain.status = to_status
         fields["next_check_at"] = _next_check_at(domain, now=now, transient=not result.definitive)
-        domain_transition(domain=domain, to_status=to_status, actor=actor, reason=reason, **fields)
+        if to_status != from_status:
+            domain_transition(domain=domain, to_status=to_status, actor=actor, reason=reason, **fields)
+        else:
+            # Most checks change no status: one UPDATE of the row already locked above.
+            Domain.objects.filter(pk=domain.pk).update(**fields, updated_at=now)
     logger.info(
         "domain checked",
         extra={"host": domain.hostname, "outcome": result.outcome.value, "status": to_status, "manual": manual},
