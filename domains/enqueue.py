@@ -2,22 +2,43 @@
 
 The database is the source of truth and periodic sweeps find whatever is due,
 so a broker that is down delays work; it must not turn a tenant's request into
-an error.
+an error, nor stall a worker that is activating a batch of domains.
 """
 
 import logging
+import threading
+import time
 
 from celery import Task
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
+# After a failed publish, skip publishing for this long: each attempt against a
+# dead broker costs seconds, and the sweeps deliver the work anyway.
+BROKER_DOWN_BACKOFF_SECONDS = 30.0
+
+_broker_down_until = 0.0
+_lock = threading.Lock()
+
 
 def enqueue_on_commit(task: Task, *args, **log_fields) -> None:
     def send() -> None:
+        global _broker_down_until
+        if time.monotonic() < _broker_down_until:
+            logger.info("broker recently unreachable; leaving %s to the periodic sweep", task.name, extra=log_fields)
+            return
         try:
             task.apply_async(args=args, retry=False)
         except Exception:  # any broker failure: connection refused, timeout, auth
+            with _lock:
+                _broker_down_until = time.monotonic() + BROKER_DOWN_BACKOFF_SECONDS
             logger.warning("could not queue %s; the periodic sweep will pick it up", task.name, extra=log_fields, exc_info=True)
 
     transaction.on_commit(send)
+
+
+def reset_broker_backoff() -> None:
+    """Forget a past broker failure (tests start each case with a reachable broker)."""
+    global _broker_down_until
+    _broker_down_until = 0.0

@@ -294,3 +294,8 @@ CELERY_BEAT_SCHEDULE["domains-dispatch-due-checks"] = {
     # A run that waited longer than a period is superseded by the next one.
     "options": {"expires": DOMAIN_CHECK_DISPATCH_PERIOD},
 }
+# API idempotency records are kept 24 h; drop the expired ones hourly.
+CELERY_BEAT_SCHEDULE["workspaces-purge-idempotency-records"] = {
+    "task": "workspaces.purge_idempotency_records",
+    "schedule": 3600.0,
+}

@@ -52,3 +52,13 @@ def support(db):
 @pytest.fixture
 def staff_without_permission(db):
     return UserFactory(username="intern", is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def _broker_reachable_again():
+    """A broker failure in one test must not make the next one skip publishing."""
+    from domains.enqueue import reset_broker_backoff
+
+    reset_broker_backoff()
+    yield
+    reset_broker_backoff()
