@@ -11,6 +11,7 @@ import time
 
 from celery import Task
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +31,12 @@ def enqueue_on_commit(task: Task, *args, **log_fields) -> None:
             return
         try:
             task.apply_async(args=args, retry=False)
-        except Exception:  # any broker failure: connection refused, timeout, auth
+        except (KombuOperationalError, OSError):  # the broker is unreachable: refused, timeout
             with _lock:
                 _broker_down_until = time.monotonic() + BROKER_DOWN_BACKOFF_SECONDS
             logger.warning("could not queue %s; the periodic sweep will pick it up", task.name, extra=log_fields, exc_info=True)
+        except Exception:  # anything else (a task run eagerly failing): still never the caller's problem
+            logger.exception("could not queue %s; the periodic sweep will pick it up", task.name, extra=log_fields)
 
     transaction.on_commit(send)
 

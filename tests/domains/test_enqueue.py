@@ -13,12 +13,17 @@ def broker_down(settings):
     """Celery pointed at a loopback port nothing listens on."""
     from portal.celery import app
 
+    def fresh_connections():
+        # Drop pooled connections so the next publish connects to the current URL.
+        app._pool = None
+        app.amqp._producer_pool = None
+
     original = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:9/0"
-    app.pool.force_close_all()
+    fresh_connections()
     yield
     app.conf.broker_url = original
-    app.pool.force_close_all()
+    fresh_connections()
 
 
 @pytest.mark.django_db
@@ -26,6 +31,7 @@ def test_a_broker_that_is_down_is_logged_and_then_left_alone_for_a_while(broker_
     with django_capture_on_commit_callbacks(execute=True):
         enqueue.enqueue_on_commit(check_domain, "first", host="a.client-domain.com")
     assert "could not queue domains.check_domain" in caplog.text
+    assert "Connection refused" in caplog.text
 
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
