@@ -21,9 +21,9 @@ system-deps:
 run: deps
 	scripts/run.sh
 
-test: deps
+test: deps lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: deps
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

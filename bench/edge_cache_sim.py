@@ -45,9 +45,7 @@ def zipf_trace(n_hosts: int, n_requests: int, rng: random.Random) -> list[int]:
     return rng.choices(range(n_hosts), cum_weights=cum, k=n_requests)
 
 
-def simulate(
-    trace: list[int], containers: list[int], hosts: list[str], ttl: float, seed: int
-) -> dict:
+def simulate(trace: list[int], containers: list[int], hosts: list[str], ttl: float, seed: int) -> dict:
     caches = [
         EdgeCache(
             positive_ttl=ttl,
@@ -60,7 +58,7 @@ def simulate(
     reads = 0
     step = 1.0 / RATE
     now = 0.0
-    for index, container in zip(trace, containers):
+    for index, container in zip(trace, containers, strict=False):
         now += step
         cache = caches[container]
         host = hosts[index]

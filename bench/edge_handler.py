@@ -64,16 +64,10 @@ def make_event(host: str = HOST) -> dict:
                         "clientIp": "203.0.113.178",
                         "headers": {
                             "host": [{"key": "Host", "value": host}],
-                            "user-agent": [
-                                {"key": "User-Agent", "value": "Mozilla/5.0"}
-                            ],
+                            "user-agent": [{"key": "User-Agent", "value": "Mozilla/5.0"}],
                             "accept": [{"key": "Accept", "value": "text/html"}],
-                            "accept-encoding": [
-                                {"key": "Accept-Encoding", "value": "gzip, br"}
-                            ],
-                            "x-forwarded-for": [
-                                {"key": "X-Forwarded-For", "value": "203.0.113.178"}
-                            ],
+                            "accept-encoding": [{"key": "Accept-Encoding", "value": "gzip, br"}],
+                            "x-forwarded-for": [{"key": "X-Forwarded-For", "value": "203.0.113.178"}],
                             "via": [
                                 {
                                     "key": "Via",
@@ -125,9 +119,7 @@ def minimal_handler(event, context=None):
         return _NOT_FOUND
     headers["x-workspace-id"] = [{"key": "X-Workspace-Id", "value": workspace}]
     headers["x-forwarded-host"] = [{"key": "X-Forwarded-Host", "value": host}]
-    headers["host"] = [
-        {"key": "Host", "value": request["origin"]["custom"]["domainName"]}
-    ]
+    headers["host"] = [{"key": "Host", "value": request["origin"]["custom"]["domainName"]}]
     return request
 
 
@@ -141,9 +133,7 @@ class TTLCacheAdapter:
 
         self._positive = TTLCache(maxsize, positive_ttl)
         self._negative = TTLCache(maxsize, negative_ttl)
-        self.hits = self.negative_hits = self.misses = self.stale_serves = (
-            self.evictions
-        ) = 0
+        self.hits = self.negative_hits = self.misses = self.stale_serves = self.evictions = 0
 
     def peek(self, host):
         # TTLCache expires entries itself, so what it returns is always fresh.
@@ -211,19 +201,12 @@ def time_cold(runs: int, env: dict) -> dict[str, list[float]]:
         "boto3_bare": [sys.executable, "-c", COLD_BARE],
     }
     samples: dict[str, list[float]] = {name: [] for name in commands}
-    for (
-        name,
-        command,
-    ) in commands.items():  # one unmeasured run each: warm the OS file cache
-        subprocess.run(
-            command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-        )
+    for command in commands.values():  # one unmeasured run each: warm the OS file cache
+        subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     for _ in range(runs):
         for name, command in commands.items():
             start = time.perf_counter()
-            subprocess.run(
-                command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-            )
+            subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
             samples[name].append((time.perf_counter() - start) * 1000)
     return samples
 
@@ -307,9 +290,7 @@ def main() -> None:
         server.stop()
 
     figures: dict[str, float] = {}
-    print(
-        f"Warm path: cache hit, {args.batches} batches of {args.batch_size} calls per variant (ns per call)"
-    )
+    print(f"Warm path: cache hit, {args.batches} batches of {args.batch_size} calls per variant (ns per call)")
     print(f"  {'variant':<12}{'median':>10}{'p99':>10}")
     for name, values in warm.items():
         median, p99 = statistics.median(values), percentile(values, 0.99)
@@ -320,12 +301,8 @@ def main() -> None:
     ratio_ct = figures["warm_edge_median_ns"] / figures["warm_cachetools_median_ns"]
     figures["warm_edge_vs_minimal"] = round(ratio_min, 3)
     figures["warm_edge_vs_cachetools"] = round(ratio_ct, 3)
-    print(
-        f"  edge / minimal    = {ratio_min:.2f}x  (goal <= 1.5x: {'met' if ratio_min <= 1.5 else 'NOT met'})"
-    )
-    print(
-        f"  edge / cachetools = {ratio_ct:.2f}x  (goal < 1.0x: {'met' if ratio_ct < 1 else 'NOT met'})"
-    )
+    print(f"  edge / minimal    = {ratio_min:.2f}x  (goal <= 1.5x: {'met' if ratio_min <= 1.5 else 'NOT met'})")
+    print(f"  edge / cachetools = {ratio_ct:.2f}x  (goal < 1.0x: {'met' if ratio_ct < 1 else 'NOT met'})")
 
     print(f"\nCold start: fresh process to exit, {args.cold_runs} runs each (ms)")
     print(f"  {'variant':<12}{'median':>10}{'p99':>10}{'min':>10}")
@@ -336,12 +313,8 @@ def main() -> None:
         print(f"  {name:<12}{median:>10.1f}{p99:>10.1f}{min(values):>10.1f}")
     ratio_cold = figures["edge_cold_median_ms"] / figures["boto3_bare_median_ms"]
     figures["cold_edge_vs_boto3"] = round(ratio_cold, 3)
-    print(
-        f"  edge_cold / boto3_bare = {ratio_cold:.2f}x  (goal <= 1.2x: {'met' if ratio_cold <= 1.2 else 'NOT met'})"
-    )
-    print(
-        "  (edge_cold includes a GetItem over loopback to the moto endpoint; no AWS network latency)"
-    )
+    print(f"  edge_cold / boto3_bare = {ratio_cold:.2f}x  (goal <= 1.2x: {'met' if ratio_cold <= 1.2 else 'NOT met'})")
+    print("  (edge_cold includes a GetItem over loopback to the moto endpoint; no AWS network latency)")
     print(json.dumps(figures))
 
 

@@ -70,7 +70,12 @@ def bench_delivery(count: int, workers: int) -> dict:
     def rows(prefix: str) -> list[EdgeOutbox]:
         created = EdgeOutbox.objects.bulk_create(
             [
-                EdgeOutbox(hostname=f"{prefix}{i}.client-domain.com", workspace_public_id="ws_bench", version=1_000 + i, state="serve")
+                EdgeOutbox(
+                    hostname=f"{prefix}{i}.client-domain.com",
+                    workspace_public_id="ws_bench",
+                    version=1_000 + i,
+                    state="serve",
+                )
                 for i in range(count)
             ],
             batch_size=2000,
@@ -146,9 +151,17 @@ def bench_reconcile(count: int, drift: float, segments: int) -> dict:
         if i < missing_n:
             continue
         workspace_id = "ws_wrong" if i < missing_n + stale_n else domain.workspace.public_id
-        items.append(edge_store.build_item(hostname=domain.hostname, workspace_id=workspace_id, version=domain.edge_version, state="serve"))
+        items.append(
+            edge_store.build_item(
+                hostname=domain.hostname, workspace_id=workspace_id, version=domain.edge_version, state="serve"
+            )
+        )
     for i in range(extra_n):
-        items.append(edge_store.build_item(hostname=f"extra{i}.client-domain.com", workspace_id="ws_gone", version=5, state="serve"))
+        items.append(
+            edge_store.build_item(
+                hostname=f"extra{i}.client-domain.com", workspace_id="ws_gone", version=5, state="serve"
+            )
+        )
     started = time.monotonic()
     edge_store.batch_load(items, workers=8)
     say(f"table: {len(items)} items loaded with BatchWriteItem in {time.monotonic() - started:.1f}s")

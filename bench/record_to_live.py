@@ -39,7 +39,9 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--domains", type=int, default=20)
-    parser.add_argument("--window", type=float, default=180.0, help="records are published within this many seconds of creation")
+    parser.add_argument(
+        "--window", type=float, default=180.0, help="records are published within this many seconds of creation"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -65,7 +67,9 @@ def main() -> None:
                 status, page = through_edge(stack, hostname)
                 if status == 200 and page and page["workspace_id"] == acme:
                     latencies[hostname] = time.monotonic() - published
-                    print(f"  {hostname:<26} live {latencies[hostname]:5.1f} s after its record was published", flush=True)
+                    print(
+                        f"  {hostname:<26} live {latencies[hostname]:5.1f} s after its record was published", flush=True
+                    )
                     return
                 time.sleep(0.25)
             print(f"  {hostname:<26} NOT live 300 s after publication", flush=True)

@@ -57,12 +57,8 @@ def build_domains(
         requests.append(CheckRequest(hostname=hostname, token=token))
         kind = i % 20
         if kind == 0:
-            records.append(
-                Record(hostname, "CNAME", f"{zone.split('.')[0]}.photo-host.example.")
-            )
-            records.append(
-                Record(f"{zone.split('.')[0]}.photo-host.example", "A", "203.0.113.7")
-            )
+            records.append(Record(hostname, "CNAME", f"{zone.split('.')[0]}.photo-host.example."))
+            records.append(Record(f"{zone.split('.')[0]}.photo-host.example", "A", "203.0.113.7"))
             expected["wrong_target"] += 1
         elif kind == 1:
             records.append(Record(f"www.{zone}", "A", "203.0.113.8"))
@@ -142,20 +138,12 @@ def main() -> int:
             server.wait(timeout=10)
 
     outcomes = collections.Counter(r.outcome.value for r in results)
-    print(
-        f"{args.domains} pending domains, {args.latency_ms} ms added to every DNS answer, loopback"
-    )
+    print(f"{args.domains} pending domains, {args.latency_ms} ms added to every DNS answer, loopback")
     print(f"published: {dict(expected)}")
     print(f"checker outcomes: {dict(outcomes)}")
-    print(
-        f"checker (check_many, {args.concurrency} threads, cold caches): {checker_rate:,.0f} domains/s"
-    )
-    print(
-        f"checker again, zone caches warm (the steady state of re-checks): {warm_rate:,.0f} domains/s"
-    )
-    print(
-        f"naive sequential dns.resolver.resolve, first {len(sample)} names: {naive_rate:,.1f} domains/s"
-    )
+    print(f"checker (check_many, {args.concurrency} threads, cold caches): {checker_rate:,.0f} domains/s")
+    print(f"checker again, zone caches warm (the steady state of re-checks): {warm_rate:,.0f} domains/s")
+    print(f"naive sequential dns.resolver.resolve, first {len(sample)} names: {naive_rate:,.1f} domains/s")
     print(f"speedup: {checker_rate / naive_rate:,.1f}x  (cpus: {os.cpu_count()})")
     if outcomes != expected:
         print("WARNING: outcomes differ from what was published", file=sys.stderr)

@@ -56,18 +56,14 @@ class Authority:
         self._faults = {dns.name.from_text(n): f for n, f in state.faults.items()}
         self.latency_ms = state.latency_ms
 
-        rrsets: dict[
-            tuple[dns.name.Name, dns.rdatatype.RdataType], dns.rrset.RRset
-        ] = {}
+        rrsets: dict[tuple[dns.name.Name, dns.rdatatype.RdataType], dns.rrset.RRset] = {}
         apexes: set[dns.name.Name] = set()
         for record in state.records:
             owner = dns.name.from_text(record.name)
             rdtype = dns.rdatatype.from_text(record.type)
             rrset = rrsets.get((owner, rdtype))
             if rrset is None:
-                rrset = rrsets[(owner, rdtype)] = dns.rrset.RRset(
-                    owner, dns.rdataclass.IN, rdtype
-                )
+                rrset = rrsets[(owner, rdtype)] = dns.rrset.RRset(owner, dns.rdataclass.IN, rdtype)
             rrset.add(
                 dns.rdata.from_text(
                     dns.rdataclass.IN,
@@ -157,9 +153,7 @@ class Authority:
             response.authority.append(self._soa(zone))
         return response
 
-    def _answer_rrsets(
-        self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType
-    ) -> list[dns.rrset.RRset]:
+    def _answer_rrsets(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> list[dns.rrset.RRset]:
         if qtype == dns.rdatatype.ANY:
             return list(self._by_name.get(qname, ()))
         exact = self._rrsets.get((qname, qtype))
@@ -169,9 +163,7 @@ class Authority:
         cname = self._rrsets.get((qname, dns.rdatatype.CNAME))
         return [cname] if cname is not None else []
 
-    def _add_glue(
-        self, response: dns.message.Message, answer: Iterable[dns.rrset.RRset]
-    ) -> None:
+    def _add_glue(self, response: dns.message.Message, answer: Iterable[dns.rrset.RRset]) -> None:
         for rrset in answer:
             if rrset.rdtype != dns.rdatatype.NS:
                 continue

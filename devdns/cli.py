@@ -28,9 +28,7 @@ DEFAULT_STATE = "var/devdns.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m devdns", description="Edit the records and faults of devdns."
-    )
+    parser = argparse.ArgumentParser(prog="python -m devdns", description="Edit the records and faults of devdns.")
     add_arguments(parser, default_state=os.environ.get("DEVDNS_STATE", DEFAULT_STATE))
     return parser
 
@@ -65,9 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_state: str) -> Non
 
     fault = commands.add_parser("fault", help="make the server misbehave for one name")
     fault.add_argument("name")
-    fault.add_argument(
-        "--latency", type=int, default=0, metavar="MS", help="delay answers"
-    )
+    fault.add_argument("--latency", type=int, default=0, metavar="MS", help="delay answers")
     for flag in ("servfail", "timeout", "refused", "truncate"):
         fault.add_argument(f"--{flag}", action="store_true")
     fault.add_argument("--clear", action="store_true", help="answer normally again")
@@ -88,9 +84,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     elif args.command == "remove":
         value = None
         if args.values:
-            value = (
-                args.values if args.type == "TXT" else _single(args.values, args.type)
-            )
+            value = args.values if args.type == "TXT" else _single(args.values, args.type)
         removed = store.remove(args.name, args.type, value)
         _say(out, f"removed {removed} record{'s' if removed != 1 else ''}")
         return 0 if removed else 1

@@ -79,16 +79,10 @@ class _Engine:
             return None, 0.0
 
         response = authority.respond(query)
-        log.debug(
-            "devdns: %s %s", query.question[0] if qname else "?", response.rcode()
-        )
+        log.debug("devdns: %s %s", query.question[0] if qname else "?", response.rcode())
         if not over_udp:
             return response.to_wire(), delay
-        limit = (
-            max(query.payload, CLASSIC_UDP_LIMIT)
-            if query.edns >= 0
-            else CLASSIC_UDP_LIMIT
-        )
+        limit = max(query.payload, CLASSIC_UDP_LIMIT) if query.edns >= 0 else CLASSIC_UDP_LIMIT
         if fault and fault.truncate:
             return _truncated(response).to_wire(), delay
         try:
@@ -127,15 +121,11 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             self._transport.sendto(reply, addr)
 
 
-async def _serve_tcp_client(
-    engine: _Engine, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
+async def _serve_tcp_client(engine: _Engine, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
             (length,) = struct.unpack("!H", await reader.readexactly(2))
-            reply, delay = engine.handle(
-                await reader.readexactly(length), over_udp=False
-            )
+            reply, delay = engine.handle(await reader.readexactly(length), over_udp=False)
             if reply is None:
                 continue
             if delay > 0:
@@ -235,9 +225,7 @@ class DevDnsServer:
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
 
-        self._thread = threading.Thread(
-            target=run, name=f"devdns-{self.state_path.name}", daemon=True
-        )
+        self._thread = threading.Thread(target=run, name=f"devdns-{self.state_path.name}", daemon=True)
         self._thread.start()
         started.wait()
         if not outcome:
@@ -271,26 +259,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m devdns.server",
         description="Authoritative DNS server on loopback.",
     )
-    parser.add_argument(
-        "--port", type=int, default=5353, help="UDP and TCP port (0: any free)"
-    )
-    parser.add_argument(
-        "--state", default="var/devdns.json", help="state file (records, faults)"
-    )
+    parser.add_argument("--port", type=int, default=5353, help="UDP and TCP port (0: any free)")
+    parser.add_argument("--state", default="var/devdns.json", help="state file (records, faults)")
     parser.add_argument("--host", default=DEFAULT_HOST, help="loopback address to bind")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every query")
     args = parser.parse_args(argv)
     if not ipaddress.ip_address(args.host).is_loopback:
-        parser.error(
-            "devdns plays the customer's DNS for tests and the local stack: loopback only"
-        )
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s"
-    )
+        parser.error("devdns plays the customer's DNS for tests and the local stack: loopback only")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     try:
-        asyncio.run(
-            DevDnsServer(args.state, host=args.host, port=args.port).serve_forever()
-        )
+        asyncio.run(DevDnsServer(args.state, host=args.host, port=args.port).serve_forever())
     except KeyboardInterrupt:
         pass
     return 0

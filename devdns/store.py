@@ -44,9 +44,7 @@ class Fault:
     servfail: bool = False
     timeout: bool = False  # drop the query: the client sees no answer at all
     refused: bool = False
-    truncate: bool = (
-        False  # UDP answers carry only the TC bit; TCP gets the full answer
-    )
+    truncate: bool = False  # UDP answers carry only the TC bit; TCP gets the full answer
 
     @property
     def is_noop(self) -> bool:
@@ -93,17 +91,11 @@ def normalize_value(rdtype: str, value: str | Sequence[str]) -> str:
     """
     rdtype = rdtype.upper()
     if rdtype not in RECORD_TYPES:
-        raise ValueError(
-            f"unsupported record type {rdtype!r}; use one of {', '.join(RECORD_TYPES)}"
-        )
+        raise ValueError(f"unsupported record type {rdtype!r}; use one of {', '.join(RECORD_TYPES)}")
     try:
-        if rdtype == "TXT" and (
-            not isinstance(value, str) or not value.startswith('"')
-        ):
+        if rdtype == "TXT" and (not isinstance(value, str) or not value.startswith('"')):
             strings = [value] if isinstance(value, str) else list(value)
-            rdata = dns.rdtypes.ANY.TXT.TXT(
-                dns.rdataclass.IN, dns.rdatatype.TXT, [s.encode() for s in strings]
-            )
+            rdata = dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [s.encode() for s in strings])
         else:
             if not isinstance(value, str):
                 raise ValueError(f"a {rdtype} record takes one value")
@@ -146,14 +138,8 @@ class Store:
         ttl: int = DEFAULT_TTL,
     ) -> Record:
         """Add a record; adding one that already exists only updates its TTL."""
-        record = Record(
-            normalize_name(name), rdtype.upper(), normalize_value(rdtype, value), ttl
-        )
-        self._update(
-            lambda s: replace(
-                s, records=(*(r for r in s.records if not _same_rr(r, record)), record)
-            )
-        )
+        record = Record(normalize_name(name), rdtype.upper(), normalize_value(rdtype, value), ttl)
+        self._update(lambda s: replace(s, records=(*(r for r in s.records if not _same_rr(r, record)), record)))
         return record
 
     def remove(
@@ -168,20 +154,12 @@ class Store:
         """
         name = normalize_name(name)
         rdtype = rdtype.upper() if rdtype else None
-        wanted = (
-            normalize_value(rdtype, value) if rdtype and value is not None else None
-        )
+        wanted = normalize_value(rdtype, value) if rdtype and value is not None else None
 
         def matches(r: Record) -> bool:
-            return (
-                r.name == name
-                and (rdtype is None or r.type == rdtype)
-                and (wanted is None or r.value == wanted)
-            )
+            return r.name == name and (rdtype is None or r.type == rdtype) and (wanted is None or r.value == wanted)
 
-        before = self._update(
-            lambda s: replace(s, records=tuple(r for r in s.records if not matches(r)))
-        )
+        before = self._update(lambda s: replace(s, records=tuple(r for r in s.records if not matches(r))))
         return sum(1 for r in before.records if matches(r))
 
     def set_fault(self, name: str, fault: Fault) -> None:
@@ -224,9 +202,7 @@ class Store:
         return before
 
     def _write(self, state: State) -> None:
-        fd, tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(state.to_json(), f, indent=1)

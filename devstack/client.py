@@ -55,7 +55,9 @@ class PortalSession:
         return {"X-CSRFToken": self.http.cookies.get("csrftoken", ""), "Referer": self.base + "/"}
 
     def add_domain(self, hostname: str) -> dict:
-        response = self.http.post(f"{self.base}/api/v1/domains/", json={"hostname": hostname}, headers=self._headers(), timeout=15)
+        response = self.http.post(
+            f"{self.base}/api/v1/domains/", json={"hostname": hostname}, headers=self._headers(), timeout=15
+        )
         if response.status_code != 201:
             raise RuntimeError(f"adding {hostname} failed: {response.status_code} {response.text}")
         return response.json()
@@ -99,4 +101,11 @@ def manage(stack: Stack, *args: str) -> str:
 
 
 def workspace_public_id(stack: Stack, name: str) -> str:
-    return manage(stack, "shell", "-v", "0", "-c", f"from workspaces.models import Workspace; print(Workspace.objects.get(name={name!r}).public_id)").strip()
+    return manage(
+        stack,
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        f"from workspaces.models import Workspace; print(Workspace.objects.get(name={name!r}).public_id)",
+    ).strip()

@@ -37,7 +37,9 @@ class Ports:
     @classmethod
     def from_environment(cls) -> Ports:
         defaults = cls()
-        return cls(**{name: int(os.environ.get(f"VE_{name.upper()}_PORT", getattr(defaults, name))) for name in vars(defaults)})
+        return cls(
+            **{name: int(os.environ.get(f"VE_{name.upper()}_PORT", getattr(defaults, name))) for name in vars(defaults)}
+        )
 
 
 @dataclass
@@ -120,7 +122,7 @@ class Stack:
         last = "no answer"
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.ports.web}/healthz", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.ports.web}/healthz", timeout=2):
                     return
             except urllib.error.HTTPError as error:
                 last = error.read().decode(errors="replace")

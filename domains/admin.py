@@ -213,7 +213,9 @@ class DomainAdmin(admin.ModelAdmin):
                     k,
                     expected.get(k, ""),
                     live_cells[k],
-                    "" if k not in expected or live_error or item is None or str(expected[k]) == str(live_cells[k]) else "differs",
+                    ""
+                    if k not in expected or live_error or item is None or str(expected[k]) == str(live_cells[k])
+                    else "differs",
                 )
                 for k in keys
             ),
@@ -226,7 +228,9 @@ class DomainAdmin(admin.ModelAdmin):
             status["attempts"],
             format_html(", last error: {}", status["last_error"]) if status["last_error"] else "",
         )
-        error = format_html('<p class="errornote">Could not read the edge table: {}</p>', live_error) if live_error else ""
+        error = (
+            format_html('<p class="errornote">Could not read the edge table: {}</p>', live_error) if live_error else ""
+        )
         return format_html(
             '{}<table class="edge-panel"><thead><tr><th></th><th>database says</th><th>DynamoDB has (live)</th><th></th></tr>'
             "</thead><tbody>{}</tbody></table><p>{}</p>",
@@ -239,19 +243,43 @@ class DomainAdmin(admin.ModelAdmin):
 
     @admin.action(description="Check DNS now", permissions=["manage"])
     def check_now(self, request, queryset):
-        _run(self, request, queryset, "Checked", lambda d: services.domain_check_by_staff(staff_user=request.user, domain=d))
+        _run(
+            self,
+            request,
+            queryset,
+            "Checked",
+            lambda d: services.domain_check_by_staff(staff_user=request.user, domain=d),
+        )
 
     @admin.action(description="Resync to edge", permissions=["manage"])
     def resync_to_edge(self, request, queryset):
-        _run(self, request, queryset, "Resynced", lambda d: services.domain_resync_edge(staff_user=request.user, domain=d))
+        _run(
+            self,
+            request,
+            queryset,
+            "Resynced",
+            lambda d: services.domain_resync_edge(staff_user=request.user, domain=d),
+        )
 
     @admin.action(description="Unsuspend (back to pending)", permissions=["manage"])
     def unsuspend(self, request, queryset):
-        _run(self, request, queryset, "Unsuspended", lambda d: services.domain_unsuspend(staff_user=request.user, domain=d))
+        _run(
+            self,
+            request,
+            queryset,
+            "Unsuspended",
+            lambda d: services.domain_unsuspend(staff_user=request.user, domain=d),
+        )
 
     @admin.action(description="Retry failed domains (back to pending)", permissions=["manage"])
     def retry(self, request, queryset):
-        _run(self, request, queryset, "Retried", lambda d: services.domain_retry_by_staff(staff_user=request.user, domain=d))
+        _run(
+            self,
+            request,
+            queryset,
+            "Retried",
+            lambda d: services.domain_retry_by_staff(staff_user=request.user, domain=d),
+        )
 
     @admin.action(description="Suspend (asks for a reason)", permissions=["manage"])
     def suspend(self, request, queryset):
@@ -308,7 +336,17 @@ class UndeliveredFilter(admin.SimpleListFilter):
 
 @admin.register(EdgeOutbox)
 class EdgeOutboxAdmin(ReadOnlyAdmin):
-    list_display = ["hostname", "state", "version", "workspace_public_id", "created_at", "delivered_at", "attempts", "last_error", "next_attempt_at"]
+    list_display = [
+        "hostname",
+        "state",
+        "version",
+        "workspace_public_id",
+        "created_at",
+        "delivered_at",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+    ]
     list_filter = [UndeliveredFilter, "state"]
     search_fields = ["hostname", "workspace_public_id"]
     ordering = ["-id"]
@@ -321,5 +359,3 @@ class DomainEventAdmin(ReadOnlyAdmin):
     search_fields = ["hostname", "reason"]
     list_select_related = ["actor_user"]
     date_hierarchy = "created_at"
-
-

@@ -359,11 +359,15 @@ class TableDescription:
         if self.key_schema != KEY_SCHEMA:
             found.append(f"key schema is {self.key_schema}, expected partition key 'host' (S) only")
         if self.ttl_attribute != TTL_ATTRIBUTE or self.ttl_status not in ("ENABLED", "ENABLING"):
-            found.append(f"TTL is {self.ttl_status or 'DISABLED'} on {self.ttl_attribute!r}, expected ENABLED on 'expires_at'")
+            found.append(
+                f"TTL is {self.ttl_status or 'DISABLED'} on {self.ttl_attribute!r}, expected ENABLED on 'expires_at'"
+            )
         if self.billing_mode != "PAY_PER_REQUEST":
             found.append(f"billing mode is {self.billing_mode}, expected PAY_PER_REQUEST (on-demand)")
         if self.stream_view_type != "NEW_AND_OLD_IMAGES":
-            found.append(f"stream is {self.stream_view_type or 'off'}, expected NEW_AND_OLD_IMAGES (global tables need it)")
+            found.append(
+                f"stream is {self.stream_view_type or 'off'}, expected NEW_AND_OLD_IMAGES (global tables need it)"
+            )
         return found
 
 
@@ -396,7 +400,8 @@ def describe_table(client=None) -> TableDescription | None:
         ttl_attribute=ttl.get("AttributeName"),
         ttl_status=ttl.get("TimeToLiveStatus", "DISABLED"),
         replicas=[
-            {"region": r.get("RegionName"), "status": r.get("ReplicaStatus", "UNKNOWN")} for r in table.get("Replicas", [])
+            {"region": r.get("RegionName"), "status": r.get("ReplicaStatus", "UNKNOWN")}
+            for r in table.get("Replicas", [])
         ],
     )
 
@@ -438,7 +443,9 @@ def create_table(
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
-        _wait_for_table(client, until=lambda t: t.get("TableStatus") == "ACTIVE", delay=delay, max_attempts=max_attempts)
+        _wait_for_table(
+            client, until=lambda t: t.get("TableStatus") == "ACTIVE", delay=delay, max_attempts=max_attempts
+        )
         client.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
         )
@@ -466,8 +473,10 @@ def create_table(
         client.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": region}}])
         _wait_for_table(
             client,
-            until=lambda t, r=region: t.get("TableStatus") == "ACTIVE"
-            and any(x.get("RegionName") == r and x.get("ReplicaStatus") == "ACTIVE" for x in t.get("Replicas", [])),
+            until=lambda t, r=region: (
+                t.get("TableStatus") == "ACTIVE"
+                and any(x.get("RegionName") == r and x.get("ReplicaStatus") == "ACTIVE" for x in t.get("Replicas", []))
+            ),
             delay=delay,
             max_attempts=max_attempts,
         )

@@ -162,16 +162,16 @@ def edge_sweep(*, grace_seconds: float | None = None, limit: int | None = None) 
     # Older undelivered rows of a hostname whose newer row landed: nothing left to say.
     landed = {row.hostname: row.version for row in newest.values() if row.pk not in report.errors}
     obsolete = [
-        row.pk
-        for row in rows
-        if row is not newest[row.hostname] and row.version <= landed.get(row.hostname, -1)
+        row.pk for row in rows if row is not newest[row.hostname] and row.version <= landed.get(row.hostname, -1)
     ]
     for start in range(0, len(obsolete), 500):
         EdgeOutbox.objects.filter(pk__in=obsolete[start : start + 500], delivered_at__isnull=True).update(
             delivered_at=now, last_error="", next_attempt_at=None
         )
     report.superseded += len(obsolete)
-    logger.info("edge sweep", extra={"written": report.written, "superseded": report.superseded, "failed": report.failed})
+    logger.info(
+        "edge sweep", extra={"written": report.written, "superseded": report.superseded, "failed": report.failed}
+    )
     return report
 
 
@@ -241,7 +241,9 @@ def _bump_and_enqueue(hostname: str, *, above: int) -> EdgeOutbox | None:
         )
 
 
-def edge_reconcile(*, dry_run: bool = False, segments: int | None = None, workers: int | None = None) -> ReconcileReport:
+def edge_reconcile(
+    *, dry_run: bool = False, segments: int | None = None, workers: int | None = None
+) -> ReconcileReport:
     """Compare the whole table with the servable domains and repair drift through the outbox.
 
     The table is scanned before the database is read, so the database side is
@@ -282,7 +284,9 @@ def edge_reconcile(*, dry_run: bool = False, segments: int | None = None, worker
             note("stale", host)
         above = item.version if item is not None else 0
         if version > above:
-            direct.append(EdgeOutbox(hostname=host, workspace_public_id=workspace_id, version=version, state=EdgeState.SERVE))
+            direct.append(
+                EdgeOutbox(hostname=host, workspace_public_id=workspace_id, version=version, state=EdgeState.SERVE)
+            )
         else:
             bumps.append((host, above))
 
@@ -303,14 +307,23 @@ def edge_reconcile(*, dry_run: bool = False, segments: int | None = None, worker
             if host in known:
                 workspace_id, version = known[host]
                 if version > item.version:
-                    direct.append(EdgeOutbox(hostname=host, workspace_public_id=workspace_id, version=version, state=EdgeState.GONE))
+                    direct.append(
+                        EdgeOutbox(
+                            hostname=host, workspace_public_id=workspace_id, version=version, state=EdgeState.GONE
+                        )
+                    )
                 else:
                     bumps.append((host, item.version))
             else:
                 # No domain at all. One more than the stored version is enough, and any
                 # domain added for this hostname later gets a (time-based) higher one.
                 direct.append(
-                    EdgeOutbox(hostname=host, workspace_public_id=item.workspace_id, version=item.version + 1, state=EdgeState.GONE)
+                    EdgeOutbox(
+                        hostname=host,
+                        workspace_public_id=item.workspace_id,
+                        version=item.version + 1,
+                        state=EdgeState.GONE,
+                    )
                 )
     report.db_seconds = time.monotonic() - db_started
     report.samples = {k: v for k, v in samples.items() if v}

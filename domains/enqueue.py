@@ -34,7 +34,9 @@ def enqueue_on_commit(task: Task, *args, **log_fields) -> None:
         except (KombuOperationalError, OSError):  # the broker is unreachable: refused, timeout
             with _lock:
                 _broker_down_until = time.monotonic() + BROKER_DOWN_BACKOFF_SECONDS
-            logger.warning("could not queue %s; the periodic sweep will pick it up", task.name, extra=log_fields, exc_info=True)
+            logger.warning(
+                "could not queue %s; the periodic sweep will pick it up", task.name, extra=log_fields, exc_info=True
+            )
         except Exception:  # anything else (a task run eagerly failing): still never the caller's problem
             logger.exception("could not queue %s; the periodic sweep will pick it up", task.name, extra=log_fields)
 

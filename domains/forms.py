@@ -51,14 +51,10 @@ class DomainDeleteForm(forms.Form):
     def __init__(self, *args, domain, **kwargs):
         super().__init__(*args, **kwargs)
         self.domain = domain
-        self.fields[
-            "confirm"
-        ].help_text = f"Enter {domain.display_hostname} exactly as shown."
+        self.fields["confirm"].help_text = f"Enter {domain.display_hostname} exactly as shown."
 
     def clean_confirm(self) -> str:
         typed = self.cleaned_data["confirm"].strip().rstrip(".").lower()
         if typed not in {self.domain.hostname, self.domain.display_hostname.lower()}:
-            raise forms.ValidationError(
-                f"That doesn't match. Type {self.domain.display_hostname} to delete it."
-            )
+            raise forms.ValidationError(f"That doesn't match. Type {self.domain.display_hostname} to delete it.")
         return typed

@@ -48,7 +48,9 @@ def _host_part(text: str) -> str:
         try:
             return urlsplit(text).netloc
         except ValueError:
-            raise InvalidHostname("That address could not be read; enter just the hostname, like gallery.example.com.") from None
+            raise InvalidHostname(
+                "That address could not be read; enter just the hostname, like gallery.example.com."
+            ) from None
     return re.split(r"[/?#]", text, maxsplit=1)[0]
 
 
@@ -64,7 +66,9 @@ def _reject_addresses_ports_and_userinfo(host: str) -> None:
     else:
         raise InvalidHostname("IP addresses can't be connected; enter a hostname, like gallery.example.com.")
     if ":" in host:
-        raise InvalidHostname("Remove the port (the “:” and the number after it); custom domains are always served on the standard ports.")
+        raise InvalidHostname(
+            "Remove the port (the “:” and the number after it); custom domains are always served on the standard ports."
+        )
 
 
 def _check_label(label: str, hostname_for_message: str) -> str:
@@ -94,7 +98,9 @@ def _check_label(label: str, hostname_for_message: str) -> str:
     if label.startswith("-") or label.endswith("-"):
         raise InvalidHostname(f"“{label}” starts or ends with a hyphen, which hostnames don't allow.")
     if len(label) > MAX_LABEL_OCTETS:
-        raise InvalidHostname(f"Each part of a hostname can be at most {MAX_LABEL_OCTETS} characters; “{label[:20]}…” is {len(label)}.")
+        raise InvalidHostname(
+            f"Each part of a hostname can be at most {MAX_LABEL_OCTETS} characters; “{label[:20]}…” is {len(label)}."
+        )
     return label
 
 
@@ -145,7 +151,9 @@ def normalize_hostname(raw: str, *, platform_zones: Iterable[str] | None = None)
     if len(labels) < 2:
         raise InvalidHostname(f"Enter the full domain, like {mapped or 'gallery'}.example.com, not a single word.")
     if len(hostname) > MAX_HOSTNAME_OCTETS:
-        raise InvalidHostname(f"A hostname can be at most {MAX_HOSTNAME_OCTETS} characters; this one is {len(hostname)}.")
+        raise InvalidHostname(
+            f"A hostname can be at most {MAX_HOSTNAME_OCTETS} characters; this one is {len(hostname)}."
+        )
     if labels[-1].isdigit():
         raise InvalidHostname("IP addresses can't be connected; enter a hostname, like gallery.example.com.")
     _reject_public_suffixes(hostname)

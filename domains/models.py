@@ -45,15 +45,21 @@ class Domain(models.Model):
     display_hostname = models.CharField(max_length=253, help_text="Unicode form shown to people.")
     status = models.CharField(max_length=16, choices=DomainStatus.choices, default=DomainStatus.PENDING, db_index=True)
     token = models.CharField(max_length=32, unique=True, default=new_domain_token, editable=False)
-    target = models.CharField(max_length=253, unique=True, editable=False, help_text="The domain's unique CNAME target.")
+    target = models.CharField(
+        max_length=253, unique=True, editable=False, help_text="The domain's unique CNAME target."
+    )
     is_apex = models.BooleanField(default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     # Scheduling.
     next_check_at = models.DateTimeField(null=True, blank=True)
-    check_claimed_until = models.DateTimeField(null=True, blank=True, help_text="A worker holds this domain's check until then.")
+    check_claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker holds this domain's check until then."
+    )
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_check_outcome = models.CharField(max_length=16, blank=True)
     last_manual_check_at = models.DateTimeField(null=True, blank=True)
@@ -99,7 +105,9 @@ class DomainEvent(models.Model):
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="domain_events")
     hostname = models.CharField(max_length=253)
     actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
-    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True, help_text="Empty when the domain was deleted.")
     reason = models.CharField(max_length=500, blank=True)

@@ -64,9 +64,7 @@ class Record:
 
     type: str
     name: str  # the full hostname
-    relative_name: (
-        str  # the label a DNS provider's form asks for, "@" for the zone itself
-    )
+    relative_name: str  # the label a DNS provider's form asks for, "@" for the zone itself
     zone: str
     value: str
     purpose: str
@@ -80,9 +78,7 @@ def zone_and_label(name: str, hostname: str) -> tuple[str, str]:
     return zone, name.removesuffix("." + zone)
 
 
-def dns_records(
-    domain: Domain, *, apex_addresses: tuple[str, ...] | list[str] = ()
-) -> list[Record]:
+def dns_records(domain: Domain, *, apex_addresses: tuple[str, ...] | list[str] = ()) -> list[Record]:
     """The exact records that prove and connect the domain."""
     if not domain.is_apex:
         zone, label = zone_and_label(domain.hostname, domain.hostname)
@@ -109,11 +105,7 @@ def dns_records(
     ]
     for address in apex_addresses:
         kind = "AAAA" if ":" in address else "A"
-        records.append(
-            Record(
-                kind, domain.hostname, "@", zone, address, "Sends visitors to VE.AI."
-            )
-        )
+        records.append(Record(kind, domain.hostname, "@", zone, address, "Sends visitors to VE.AI."))
     return records
 
 
@@ -151,11 +143,7 @@ def next_check_text(domain: Domain, *, now: datetime | None = None) -> str:
     """When the next automatic check happens, or why there is none."""
     now = now or timezone.now()
     if domain.status in (DomainStatus.FAILED, DomainStatus.SUSPENDED):
-        return (
-            "No automatic checks while the domain is "
-            + domain.get_status_display().lower()
-            + "."
-        )
+        return "No automatic checks while the domain is " + domain.get_status_display().lower() + "."
     if domain.check_claimed_until and domain.check_claimed_until > now:
         return "Checking now…"
     if domain.next_check_at is None:
@@ -187,9 +175,7 @@ def _hop_sentence(hop: dict) -> str:
         return f"{name} does not exist"
     if status == "nodata":
         return f"{name} exists but has no {rtype} record"
-    return (
-        f"no answer about {name} ({rtype}): {hop.get('error') or 'no server responded'}"
-    )
+    return f"no answer about {name} ({rtype}): {hop.get('error') or 'no server responded'}"
 
 
 def describe_hops(found) -> list[dict]:
@@ -203,9 +189,7 @@ def describe_hops(found) -> list[dict]:
         if hop.get("status") == "error":
             source = f"last tried {server}" if server else ""
         elif server:
-            source = f"answered by {server}" + (
-                "" if hop.get("authoritative") else " (a resolver, not your DNS host)"
-            )
+            source = f"answered by {server}" + ("" if hop.get("authoritative") else " (a resolver, not your DNS host)")
         else:
             source = ""
         described.append(
@@ -228,9 +212,7 @@ def describe_expected(expected) -> list[str]:
     if txt := expected.get("txt"):
         lines.append(f"TXT {txt.get('name')} = {txt.get('value')}")
     if addresses := expected.get("addresses"):
-        lines.append(
-            f"A/AAAA {expected.get('hostname', '') or 'the domain'} → {', '.join(addresses)}"
-        )
+        lines.append(f"A/AAAA {expected.get('hostname', '') or 'the domain'} → {', '.join(addresses)}")
     return lines
 
 

@@ -351,7 +351,9 @@ def domain_check_claim(*, domain_id: uuid.UUID | str) -> bool:
     now = timezone.now()
     until = now + timedelta(seconds=settings.DOMAIN_CHECK_CLAIM_LEASE)
     free = Q(check_claimed_until__isnull=True) | Q(check_claimed_until__lte=now)
-    return bool(Domain.objects.filter(free, pk=domain_id, status__in=CHECKED_STATUSES).update(check_claimed_until=until))
+    return bool(
+        Domain.objects.filter(free, pk=domain_id, status__in=CHECKED_STATUSES).update(check_claimed_until=until)
+    )
 
 
 def domain_check_claimed(*, domain_ids: Sequence[uuid.UUID | str]) -> list[DomainCheck]:
@@ -480,7 +482,9 @@ def _next_check_at(domain: Domain, *, now: datetime, transient: bool) -> datetim
         due = min(_backoff_due(grace_until - grace, now), grace_until)
     elif domain.status == DomainStatus.ACTIVE:
         jitter = settings.DOMAIN_ACTIVE_RECHECK_JITTER
-        seconds = settings.DOMAIN_ACTIVE_RECHECK_INTERVAL + (secrets.randbelow(2 * jitter + 1) - jitter if jitter else 0)
+        seconds = settings.DOMAIN_ACTIVE_RECHECK_INTERVAL + (
+            secrets.randbelow(2 * jitter + 1) - jitter if jitter else 0
+        )
         due = now + timedelta(seconds=max(seconds, settings.DOMAIN_TRANSIENT_RETRY))
     else:
         return None
@@ -536,7 +540,11 @@ def domain_resync_edge(*, staff_user: AbstractBaseUser, domain: Domain) -> EdgeO
         locked = Domain.objects.select_for_update().select_related("workspace").get(pk=domain.pk)
         row = _write_edge_change(locked)
         _log_event(
-            locked, actor=Actor.staff(staff_user), from_status=locked.status, to_status=locked.status, reason="resynced to edge"
+            locked,
+            actor=Actor.staff(staff_user),
+            from_status=locked.status,
+            to_status=locked.status,
+            reason="resynced to edge",
         )
     return row
 
@@ -557,6 +565,10 @@ def domain_check_by_staff(*, staff_user: AbstractBaseUser, domain: Domain) -> Do
     after = Domain.objects.filter(pk=domain.pk).select_related("workspace").first()
     if after is not None and after.status == before:
         _log_event(
-            after, actor=Actor.staff(staff_user), from_status=before, to_status=before, reason=f"checked by support: {check.outcome}"
+            after,
+            actor=Actor.staff(staff_user),
+            from_status=before,
+            to_status=before,
+            reason=f"checked by support: {check.outcome}",
         )
     return check

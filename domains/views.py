@@ -33,9 +33,7 @@ from workspaces.session import current_workspace, switch_workspace
 
 # How often an open domain page asks for its status while it is still changing.
 POLL_INTERVAL_MS = 3000
-MANAGERS_ONLY = (
-    "Only the workspace's owners and admins can change its domains; ask one of them."
-)
+MANAGERS_ONLY = "Only the workspace's owners and admins can change its domains; ask one of them."
 
 
 def _can_manage(request: HttpRequest, workspace: Workspace) -> bool:
@@ -53,19 +51,13 @@ def _domain_or_404(request: HttpRequest, domain_id) -> Domain:
     current = current_workspace(request)
     candidates = [
         current,
-        *(
-            w
-            for w in workspaces_for_user(request.user)
-            if current and w.pk != current.pk
-        ),
+        *(w for w in workspaces_for_user(request.user) if current and w.pk != current.pk),
     ]
     for workspace in candidates:
         if workspace is None:
             continue
         try:
-            domain = selectors.domain_get(
-                user=request.user, workspace=workspace, domain_id=domain_id
-            )
+            domain = selectors.domain_get(user=request.user, workspace=workspace, domain_id=domain_id)
         except Domain.DoesNotExist:
             continue
         if workspace != current:
@@ -120,9 +112,7 @@ def domain_list(request: HttpRequest) -> HttpResponse:
         {
             "domain": domain,
             "last_checked_text": presenters.ago_text(domain.last_checked_at, now=now),
-            "edge_text": presenters.edge_text(
-                getattr(domain, "edge_state", None), domain.status
-            ),
+            "edge_text": presenters.edge_text(getattr(domain, "edge_state", None), domain.status),
         }
         for domain in domains
     ]
@@ -169,9 +159,7 @@ def domain_add(request: HttpRequest) -> HttpResponse:
         {
             "workspace": workspace,
             "form": form,
-            "count": selectors.domain_list(
-                user=request.user, workspace=workspace
-            ).count(),
+            "count": selectors.domain_list(user=request.user, workspace=workspace).count(),
             "max_domains": settings.MAX_DOMAINS_PER_WORKSPACE,
         },
         status=status,
@@ -223,15 +211,9 @@ def domain_status(request: HttpRequest, domain_id) -> JsonResponse:
             "status_display": domain.get_status_display(),
             "poll": context["poll"],
             "signature": context["signature"],
-            "status_html": render_to_string(
-                "domains/_status.html", context, request=request
-            ),
-            "meta_html": render_to_string(
-                "domains/_status_meta.html", context, request=request
-            ),
-            "events_html": render_to_string(
-                "domains/_events.html", context, request=request
-            ),
+            "status_html": render_to_string("domains/_status.html", context, request=request),
+            "meta_html": render_to_string("domains/_status_meta.html", context, request=request),
+            "events_html": render_to_string("domains/_events.html", context, request=request),
         }
     )
 
@@ -246,9 +228,7 @@ def domain_check_now(request: HttpRequest, domain_id) -> HttpResponse:
     except NotAllowed as exc:
         raise PermissionDenied(str(exc)) from None
     except CheckRateLimited as exc:
-        messages.warning(
-            request, f"Checked a moment ago; try again in {exc.retry_after_seconds} s."
-        )
+        messages.warning(request, f"Checked a moment ago; try again in {exc.retry_after_seconds} s.")
     except InvalidTransition as exc:
         messages.error(request, str(exc))
     else:

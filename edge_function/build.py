@@ -20,9 +20,7 @@ from .config import ConfigError, validate
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.basename(PACKAGE_DIR)
-MAX_BYTES = (
-    1024 * 1024
-)  # Lambda@Edge limit for viewer triggers; keep origin ones as small
+MAX_BYTES = 1024 * 1024  # Lambda@Edge limit for viewer triggers; keep origin ones as small
 _EXCLUDED = {"build.py"}  # a build tool, not part of the function
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
@@ -32,11 +30,7 @@ class BuildError(Exception):
 
 
 def _modules() -> list[str]:
-    return sorted(
-        name
-        for name in os.listdir(PACKAGE_DIR)
-        if name.endswith(".py") and name not in _EXCLUDED
-    )
+    return sorted(name for name in os.listdir(PACKAGE_DIR) if name.endswith(".py") and name not in _EXCLUDED)
 
 
 def build(out: str, config_path: str | None = None, max_bytes: int = MAX_BYTES) -> dict:
@@ -62,9 +56,7 @@ def build(out: str, config_path: str | None = None, max_bytes: int = MAX_BYTES) 
         for name in _modules():
             with open(os.path.join(PACKAGE_DIR, name), "rb") as fh:
                 _write(zf, f"{PACKAGE}/{name}", fh.read())
-        _write(
-            zf, f"{PACKAGE}/config.json", (json.dumps(config, indent=2) + "\n").encode()
-        )
+        _write(zf, f"{PACKAGE}/config.json", (json.dumps(config, indent=2) + "\n").encode())
     size = os.path.getsize(tmp)
     if size > max_bytes:
         os.unlink(tmp)
@@ -81,17 +73,13 @@ def _write(zf: zipfile.ZipFile, arcname: str, data: bytes) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m edge_function.build", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m edge_function.build", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--out",
         required=True,
         help="where to write the zip, e.g. dist/edge_function.zip",
     )
-    parser.add_argument(
-        "--config", help="JSON config to bake in instead of edge_function/config.json"
-    )
+    parser.add_argument("--config", help="JSON config to bake in instead of edge_function/config.json")
     args = parser.parse_args(argv)
     try:
         result = build(args.out, args.config)

@@ -72,11 +72,7 @@ def validate(config: dict) -> dict:
     if not 0 <= merged["ttl_jitter"] < 1:
         raise ConfigError("ttl_jitter must be in [0, 1)")
     for key in ("cache_max_entries", "retries_per_region"):
-        if (
-            isinstance(merged[key], bool)
-            or not isinstance(merged[key], int)
-            or merged[key] < 0
-        ):
+        if isinstance(merged[key], bool) or not isinstance(merged[key], int) or merged[key] < 0:
             raise ConfigError(f"{key} must be a non-negative integer")
     if merged["cache_max_entries"] < 1:
         raise ConfigError("cache_max_entries must be at least 1")

@@ -59,9 +59,7 @@ class EdgeHandler:
             )
         )
         if current_region is None:
-            current_region = os.environ.get("AWS_REGION") or os.environ.get(
-                "AWS_DEFAULT_REGION"
-            )
+            current_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         self.reader = (
             reader
             if reader is not None
@@ -72,27 +70,17 @@ class EdgeHandler:
                 endpoint_url=config["endpoint_url"],
                 endpoint_urls=config["endpoint_urls"],
                 retries_per_region=config["retries_per_region"],
-                client_factory=boto3_client_factory(
-                    config["connect_timeout_seconds"], config["read_timeout_seconds"]
-                ),
+                client_factory=boto3_client_factory(config["connect_timeout_seconds"], config["read_timeout_seconds"]),
             )
         )
         self._ws_header = config["workspace_header"]
-        self._ws_key = "-".join(
-            part.capitalize() for part in self._ws_header.split("-")
-        )
+        self._ws_key = "-".join(part.capitalize() for part in self._ws_header.split("-"))
         self._fwd_header = config["forwarded_host_header"]
-        self._fwd_key = "-".join(
-            part.capitalize() for part in self._fwd_header.split("-")
-        )
-        self._suffixes = tuple(
-            s.lower().strip(".") for s in config["pass_through_suffixes"]
-        )
+        self._fwd_key = "-".join(part.capitalize() for part in self._fwd_header.split("-"))
+        self._suffixes = tuple(s.lower().strip(".") for s in config["pass_through_suffixes"])
         self._hosts: dict[str, object] = {}
         self._stats_interval = config["stats_interval_seconds"]
-        self._next_stats = [
-            clock() + self._stats_interval
-        ]  # a cell the closure can update
+        self._next_stats = [clock() + self._stats_interval]  # a cell the closure can update
         self.handle = self._make_handle()
 
     # -- the hot path --------------------------------------------------------

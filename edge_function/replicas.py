@@ -56,9 +56,7 @@ def boto3_client_factory(connect_timeout: float, read_timeout: float) -> Callabl
             retries={"total_max_attempts": 1, "mode": "standard"},
             tcp_keepalive=True,
         )
-        return session[0].create_client(
-            "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
-        )
+        return session[0].create_client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
 
     return make
 
@@ -121,9 +119,7 @@ def _is_permanent(exc: Exception) -> bool:
         return False
     code = response.get("Error", {}).get("Code", "")
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
-    return (
-        400 <= status < 500 and "Throttl" not in code and code != "RequestLimitExceeded"
-    )
+    return 400 <= status < 500 and "Throttl" not in code and code != "RequestLimitExceeded"
 
 
 def servable_workspace(item: dict | None) -> str | None:

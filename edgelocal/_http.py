@@ -40,6 +40,4 @@ def announce(name: str, server: Server) -> None:
 
 def require_loopback(host: str) -> None:
     if host not in ("127.0.0.1", "::1", "localhost"):
-        raise SystemExit(
-            f"refusing to listen on {host}: the local stack binds loopback only"
-        )
+        raise SystemExit(f"refusing to listen on {host}: the local stack binds loopback only")

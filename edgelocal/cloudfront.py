@@ -39,9 +39,7 @@ from ._http import (
     require_loopback,
 )
 
-DEFAULT_EDGE_CONFIG = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "edge_config.json"
-)
+DEFAULT_EDGE_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "edge_config.json")
 DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
 
 
@@ -61,12 +59,8 @@ def build_event(
         if key.lower() in HOP_BY_HOP:
             continue
         cf_headers.setdefault(key.lower(), []).append({"key": key, "value": value})
-    cf_headers.setdefault("x-forwarded-for", []).append(
-        {"key": "X-Forwarded-For", "value": client_ip}
-    )
-    cf_headers["via"] = [
-        {"key": "Via", "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)"}
-    ]
+    cf_headers.setdefault("x-forwarded-for", []).append({"key": "X-Forwarded-For", "value": client_ip})
+    cf_headers["via"] = [{"key": "Via", "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)"}]
     return {
         "Records": [
             {
@@ -75,9 +69,7 @@ def build_event(
                         "distributionDomainName": DISTRIBUTION_DOMAIN,
                         "distributionId": "EDGELOCAL",
                         "eventType": "origin-request",
-                        "requestId": base64.urlsafe_b64encode(uuid.uuid4().bytes)
-                        .decode()
-                        .rstrip("="),
+                        "requestId": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
                     },
                     "request": {
                         "clientIp": client_ip,
@@ -87,16 +79,11 @@ def build_event(
                         "uri": uri or "/",
                         "origin": {
                             "custom": {
-                                "customHeaders": {
-                                    secret_header: [
-                                        {"key": secret_header, "value": secret}
-                                    ]
-                                },
+                                "customHeaders": {secret_header: [{"key": secret_header, "value": secret}]},
                                 "domainName": origin.hostname,
                                 "keepaliveTimeout": 5,
                                 "path": origin.path.rstrip("/"),
-                                "port": origin.port
-                                or (443 if origin.scheme == "https" else 80),
+                                "port": origin.port or (443 if origin.scheme == "https" else 80),
                                 "protocol": origin.scheme,
                                 "readTimeout": 30,
                                 "sslProtocols": ["TLSv1.2"],
@@ -109,9 +96,7 @@ def build_event(
     }
 
 
-def make_handler(
-    lambda_handler, origin_url: str, secret: str, secret_header: str = SECRET_HEADER
-):
+def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: str = SECRET_HEADER):
     origin = urllib.parse.urlsplit(origin_url)
     # Lambda runs one event at a time per container; so does this stand-in.
     invoke_lock = threading.Lock()
@@ -141,9 +126,7 @@ def make_handler(
                     result = lambda_handler(event, None)
             except Exception as exc:  # noqa: BLE001 - CloudFront answers 503 when the function fails
                 self.log_error("edge function failed: %r", exc)
-                self._reply(
-                    503, [("Content-Type", "text/plain")], b"edge function error\n"
-                )
+                self._reply(503, [("Content-Type", "text/plain")], b"edge function error\n")
                 return
             if "status" in result:
                 self._generated(result)
@@ -152,16 +135,8 @@ def make_handler(
 
         def _generated(self, result: dict) -> None:
             payload = result.get("body") or ""
-            data = (
-                base64.b64decode(payload)
-                if result.get("bodyEncoding") == "base64"
-                else payload.encode()
-            )
-            headers = [
-                (h["key"], h["value"])
-                for values in (result.get("headers") or {}).values()
-                for h in values
-            ]
+            data = base64.b64decode(payload) if result.get("bodyEncoding") == "base64" else payload.encode()
+            headers = [(h["key"], h["value"]) for values in (result.get("headers") or {}).values() for h in values]
             self._reply(
                 int(result["status"]),
                 headers,
@@ -180,15 +155,9 @@ def make_handler(
                 if name not in HOP_BY_HOP and name != "content-length"
                 for h in values
             ]
-            headers += [
-                (h["key"], h["value"])
-                for values in target.get("customHeaders", {}).values()
-                for h in values
-            ]
+            headers += [(h["key"], h["value"]) for values in target.get("customHeaders", {}).values() for h in values]
             connection_class = (
-                http.client.HTTPSConnection
-                if target["protocol"] == "https"
-                else http.client.HTTPConnection
+                http.client.HTTPSConnection if target["protocol"] == "https" else http.client.HTTPConnection
             )
             conn = connection_class(
                 target["domainName"],
@@ -196,9 +165,7 @@ def make_handler(
                 timeout=target.get("readTimeout", 30),
             )
             try:
-                conn.putrequest(
-                    request["method"], path, skip_host=True, skip_accept_encoding=True
-                )
+                conn.putrequest(request["method"], path, skip_host=True, skip_accept_encoding=True)
                 for key, value in headers:
                     conn.putheader(key, value)
                 if body:
@@ -257,9 +224,7 @@ def prepare_edge_config(path: str, overrides: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m edgelocal.cloudfront", description="Local CloudFront stand-in."
-    )
+    parser = argparse.ArgumentParser(prog="python -m edgelocal.cloudfront", description="Local CloudFront stand-in.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument(

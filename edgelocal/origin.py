@@ -20,9 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from ._http import SECRET_HEADER, Server, announce, default_secret, require_loopback
 
 
-def make_handler(
-    secret: str, secret_header: str = SECRET_HEADER
-) -> type[BaseHTTPRequestHandler]:
+def make_handler(secret: str, secret_header: str = SECRET_HEADER) -> type[BaseHTTPRequestHandler]:
     expected = secret.encode()
 
     class OriginHandler(BaseHTTPRequestHandler):
@@ -85,9 +83,7 @@ def make_handler(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m edgelocal.origin", description="Demo origin (Amplify stand-in)."
-    )
+    parser = argparse.ArgumentParser(prog="python -m edgelocal.origin", description="Demo origin (Amplify stand-in).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument(
@@ -98,9 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--secret-header", default=SECRET_HEADER)
     args = parser.parse_args(argv)
     require_loopback(args.host)
-    server = Server(
-        (args.host, args.port), make_handler(args.secret, args.secret_header.lower())
-    )
+    server = Server((args.host, args.port), make_handler(args.secret, args.secret_header.lower()))
     announce("demo origin", server)
     try:
         server.serve_forever()

@@ -20,7 +20,11 @@ def _connections() -> str:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    where = db.get("NAME") if "sqlite" in db["ENGINE"] else f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or ''}/{db.get('NAME')}"
+    where = (
+        db.get("NAME")
+        if "sqlite" in db["ENGINE"]
+        else f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or ''}/{db.get('NAME')}"
+    )
     return (
         f"broker={app.connection_for_write().as_uri(include_password=False)} "
         f"database={db['ENGINE'].rsplit('.', 1)[-1]}:{where} "

@@ -62,4 +62,6 @@ def env_int_list(name: str, default: str) -> list[int]:
     try:
         return [int(item) for item in items]
     except ValueError:
-        raise ImproperEnvironment(f"{name} must be comma-separated whole numbers, not {os.environ.get(name)!r}") from None
+        raise ImproperEnvironment(
+            f"{name} must be comma-separated whole numbers, not {os.environ.get(name)!r}"
+        ) from None

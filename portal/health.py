@@ -55,7 +55,12 @@ def _dynamodb() -> dict:
 
 
 def _beat() -> dict:
-    last = PeriodicTask.objects.exclude(last_run_at=None).order_by("-last_run_at").values_list("last_run_at", flat=True).first()
+    last = (
+        PeriodicTask.objects.exclude(last_run_at=None)
+        .order_by("-last_run_at")
+        .values_list("last_run_at", flat=True)
+        .first()
+    )
     fresh = last is not None and timezone.now() - last < BEAT_STALE_AFTER
     return {"last_tick": last.isoformat() if last else None, "fresh": fresh}
 
@@ -63,6 +68,11 @@ def _beat() -> dict:
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {"database": _timed(_database), "redis": _timed(_redis), "dynamodb": _timed(_dynamodb), "beat": _timed(_beat)}
+    checks = {
+        "database": _timed(_database),
+        "redis": _timed(_redis),
+        "dynamodb": _timed(_dynamodb),
+        "beat": _timed(_beat),
+    }
     healthy = all(checks[name]["ok"] for name in ("database", "redis", "dynamodb"))
     return JsonResponse({"ok": healthy, "checks": checks}, status=200 if healthy else 503)

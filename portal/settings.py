@@ -243,8 +243,8 @@ SPECTACULAR_SETTINGS = {
         "may also use their session (unsafe methods need the `X-CSRFToken` header); they choose "
         "the workspace with the `workspace` query parameter or the `X-Workspace` header (its "
         "public id, `ws_...`), and otherwise act in their first workspace by name.\n\n"
-        "**Errors** always have the shape `{\"error\": {\"code\", \"message\", \"fields\"?, "
-        "\"retry_after\"?}}`.\n\n"
+        '**Errors** always have the shape `{"error": {"code", "message", "fields"?, '
+        '"retry_after"?}}`.\n\n'
         "**Idempotency.** `POST /api/v1/domains/` accepts an `Idempotency-Key` header: a repeat "
         "with the same key and body within 24 hours returns the first response again."
     ),

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Start a throw-away PostgreSQL cluster under var/ on a local port and print its DATABASE_URL.
+# Start a throw-away PostgreSQL cluster on a local port and print its DATABASE_URL.
 # Usage: scripts/postgres.sh start|stop   (PGPORT defaults to 5433)
+# The cluster lives under /tmp so the postgres user can reach it wherever the checkout is.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 port="${PGPORT:-5433}"
-data="$PWD/var/postgres"
+data="${PGDATA_DIR:-/tmp/ve-portal-postgres-$port}"
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 [ -n "$bin" ] || { echo "PostgreSQL is not installed (scripts/system-packages.sh postgresql)" >&2; exit 1; }
 
@@ -19,7 +19,11 @@ case "${1:-start}" in
       as_owner "'$bin/initdb' -D '$data' -U postgres --auth=trust -E UTF8 >/dev/null"
     fi
     if ! as_owner "'$bin/pg_ctl' -D '$data' status" >/dev/null 2>&1; then
-      as_owner "'$bin/pg_ctl' -D '$data' -l '$data/server.log' -o \"-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off\" -w start" >/dev/null
+      if ! as_owner "'$bin/pg_ctl' -D '$data' -l '$data/server.log' -o \"-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off\" -w start" >/dev/null; then
+        echo "PostgreSQL did not start; its log:" >&2
+        tail -n 20 "$data/server.log" >&2
+        exit 1
+      fi
     fi
     echo "postgres://postgres@127.0.0.1:$port/portal"
     ;;

@@ -36,7 +36,9 @@ class DomainInline(ReadOnlyTabularInline):
 
     @admin.display(description="hostname")
     def hostname_link(self, domain: Domain) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:domains_domain_change", args=[domain.pk]), domain.hostname)
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:domains_domain_change", args=[domain.pk]), domain.hostname
+        )
 
 
 class ApiKeyInline(ReadOnlyTabularInline):
@@ -55,8 +57,10 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         from django.db.models import Count
 
-        return super().get_queryset(request).annotate(
-            member_count=Count("memberships", distinct=True), domain_count=Count("domains", distinct=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(member_count=Count("memberships", distinct=True), domain_count=Count("domains", distinct=True))
         )
 
     @admin.display(description="members", ordering="member_count")

@@ -40,7 +40,9 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "workspace"], name="one_membership_per_user_and_workspace")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="one_membership_per_user_and_workspace")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"

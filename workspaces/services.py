@@ -77,9 +77,7 @@ def api_key_authenticate(plaintext: str) -> ApiKey | None:
     if not key_id or not secret:
         return None
     key = (
-        ApiKey.objects.select_related("workspace", "created_by")
-        .filter(key_id=key_id, revoked_at__isnull=True)
-        .first()
+        ApiKey.objects.select_related("workspace", "created_by").filter(key_id=key_id, revoked_at__isnull=True).first()
     )
     if key is None or not hmac.compare_digest(key.secret_hash, _hash_key(plaintext)):
         return None

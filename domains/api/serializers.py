@@ -52,7 +52,9 @@ class CheckSerializer(serializers.ModelSerializer):
 
 class EventSerializer(serializers.ModelSerializer):
     actor = serializers.ChoiceField(source="actor_kind", choices=ActorKind.choices)
-    actor_username = serializers.SerializerMethodField(help_text="Who, for a workspace member; null for staff and system.")
+    actor_username = serializers.SerializerMethodField(
+        help_text="Who, for a workspace member; null for staff and system."
+    )
 
     class Meta:
         model = DomainEvent

@@ -82,7 +82,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
         summary="List the workspace's domains",
         parameters=[
             *schema.WORKSPACE_PARAMETERS,
-            OpenApiParameter("status", OpenApiTypes.STR, enum=DomainStatus.values, description="Only domains in this status."),
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=DomainStatus.values, description="Only domains in this status."
+            ),
             OpenApiParameter("search", OpenApiTypes.STR, description="Hostnames containing this text."),
         ],
         responses={200: DomainSerializer(many=True), 400: schema.E400, **schema.COMMON_READ},
@@ -92,7 +94,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
         parameters=[*schema.WORKSPACE_PARAMETERS, IDEMPOTENCY_PARAMETER],
         request=DomainCreateSerializer,
         responses={
-            201: OpenApiResponse(DomainDetailSerializer, description="The new domain, with the DNS records to publish."),
+            201: OpenApiResponse(
+                DomainDetailSerializer, description="The new domain, with the DNS records to publish."
+            ),
             400: schema.E400,
             409: schema.E409,
             422: schema.E422,

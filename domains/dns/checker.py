@@ -87,16 +87,12 @@ class DomainChecker:
         self.config = config
         self._lookup = Lookup(config, ns_cache_ttl=ns_cache_ttl)
         self._shared_target = dns.name.from_text(config.cname_zone)
-        self._edge_addresses = frozenset(
-            ipaddress.ip_address(a) for a in config.edge_apex_addresses
-        )
+        self._edge_addresses = frozenset(ipaddress.ip_address(a) for a in config.edge_apex_addresses)
 
     def check(self, request: CheckRequest) -> CheckResult:
         started = time.perf_counter()
         host = dns.name.from_text(request.hostname.strip())
-        target = dns.name.from_text(
-            request.target or f"{request.token}.{self.config.cname_zone}"
-        )
+        target = dns.name.from_text(request.target or f"{request.token}.{self.config.cname_zone}")
         verify_name = dns.name.Name((VERIFY_LABEL, *host.labels))
         expected = self._expected(request, host, target, verify_name)
         hops: list[Hop] = []
@@ -104,9 +100,7 @@ class DomainChecker:
             if request.is_apex:
                 outcome, message = self._check_apex(request, host, verify_name, hops)
             else:
-                outcome, message = self._check_subdomain(
-                    request, host, target, verify_name, hops
-                )
+                outcome, message = self._check_subdomain(request, host, target, verify_name, hops)
         except _Transient as transient:
             hops = list(transient.hops)
             outcome = Outcome.TRANSIENT
@@ -134,16 +128,12 @@ class DomainChecker:
         """
         if not requests:
             return []
-        with ThreadPoolExecutor(
-            max_workers=min(concurrency, len(requests)), thread_name_prefix="dns-check"
-        ) as pool:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(requests)), thread_name_prefix="dns-check") as pool:
             return list(pool.map(self.check, requests))
 
     # -- rules ------------------------------------------------------------------
 
-    def _query(
-        self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, hops: list[Hop]
-    ) -> Answer:
+    def _query(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, hops: list[Hop]) -> Answer:
         try:
             answer = self._lookup.query(name, rdtype)
         except LookupFailed as failure:
@@ -165,9 +155,7 @@ class DomainChecker:
             if current == target:
                 return Outcome.VERIFIED, f"{_text(host)} points to {_text(target)}."
             if current == self._shared_target:
-                return self._check_token(
-                    request, host, verify_name, hops, via_shared=True
-                )
+                return self._check_token(request, host, verify_name, hops, via_shared=True)
             if current.is_subdomain(self._shared_target):
                 return Outcome.WRONG_TARGET, (
                     f"{_text(host)} points to {_text(current)}, which is not this domain's "
@@ -182,9 +170,7 @@ class DomainChecker:
             if answer.status == "answer":
                 following = answer.rdatas[0].target
                 if following in chain:
-                    loop = " → ".join(
-                        _text(n) for n in (*chain[chain.index(following) :], following)
-                    )
+                    loop = " → ".join(_text(n) for n in (*chain[chain.index(following) :], following))
                     return Outcome.WRONG_TARGET, (
                         f"{_text(host)} has a CNAME loop ({loop}); it must point to {_text(target)}."
                     )
@@ -198,29 +184,21 @@ class DomainChecker:
                 )
             return self._no_cname_at_host(host, target, hops)
 
-    def _no_cname_at_host(
-        self, host: dns.name.Name, target: dns.name.Name, hops: list[Hop]
-    ) -> tuple[Outcome, str]:
+    def _no_cname_at_host(self, host: dns.name.Name, target: dns.name.Name, hops: list[Hop]) -> tuple[Outcome, str]:
         """The hostname exists without a CNAME: say what it has instead, if anything."""
         addresses = [
             record
             for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
-            for record in (
-                _record_text(r) for r in self._query(host, rdtype, hops).rdatas
-            )
+            for record in (_record_text(r) for r in self._query(host, rdtype, hops).rdatas)
         ]
         if addresses:
             return Outcome.WRONG_TARGET, (
                 f"{_text(host)} has address records ({', '.join(addresses)}) instead of a CNAME; "
                 f"replace them with a CNAME record pointing to {_text(target)}."
             )
-        return Outcome.MISSING, (
-            f"{_text(host)} has no CNAME record; add one pointing to {_text(target)}."
-        )
+        return Outcome.MISSING, (f"{_text(host)} has no CNAME record; add one pointing to {_text(target)}.")
 
-    def _wrong_chain_message(
-        self, chain: list[dns.name.Name], target: dns.name.Name
-    ) -> str:
+    def _wrong_chain_message(self, chain: list[dns.name.Name], target: dns.name.Name) -> str:
         host, first, end = chain[0], chain[1], chain[-1]
         via = "" if first == end else f", which leads to {_text(end)}"
         return f"{_text(host)} has a CNAME to {_text(first)}{via}; it must point to {_text(target)}."
@@ -243,11 +221,7 @@ class DomainChecker:
                 Outcome.VERIFIED,
                 f"{_text(host)} {reason}has the verification TXT record.",
             )
-        has = (
-            f"has TXT {', '.join(repr(v) for v in values)} but not"
-            if values
-            else "has no TXT record with"
-        )
+        has = f"has TXT {', '.join(repr(v) for v in values)} but not" if values else "has no TXT record with"
         if via_shared:
             return Outcome.TOKEN_MISSING, (
                 f"{_text(host)} points to the shared {self.config.cname_zone}, and {_text(verify_name)} "
@@ -266,25 +240,16 @@ class DomainChecker:
         verify_name: dns.name.Name,
         hops: list[Hop],
     ) -> tuple[Outcome, str]:
-        token_outcome, token_message = self._check_token(
-            request, host, verify_name, hops, via_shared=False
-        )
+        token_outcome, token_message = self._check_token(request, host, verify_name, hops, via_shared=False)
         if not self._edge_addresses:
             return token_outcome, token_message
 
-        answers = [
-            self._query(host, rdtype, hops)
-            for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
-        ]
-        found = [
-            ipaddress.ip_address(r.address) for answer in answers for r in answer.rdatas
-        ]
+        answers = [self._query(host, rdtype, hops) for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)]
+        found = [ipaddress.ip_address(r.address) for answer in answers for r in answer.rdatas]
         allowed = ", ".join(self.config.edge_apex_addresses)
         if not found:
             address_outcome = Outcome.MISSING
-            address_problem = (
-                f"{_text(host)} has no A record; add A/AAAA records for {allowed}"
-            )
+            address_problem = f"{_text(host)} has no A record; add A/AAAA records for {allowed}"
         elif foreign := [str(a) for a in found if a not in self._edge_addresses]:
             address_outcome = Outcome.WRONG_TARGET
             address_problem = (

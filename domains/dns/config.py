@@ -55,15 +55,11 @@ class DnsConfig:
 
     def __post_init__(self) -> None:
         # Normalised here so that every comparison later is a plain equality.
-        object.__setattr__(
-            self, "cname_zone", self.cname_zone.strip().rstrip(".").lower()
-        )
+        object.__setattr__(self, "cname_zone", self.cname_zone.strip().rstrip(".").lower())
         object.__setattr__(
             self,
             "edge_apex_addresses",
-            tuple(
-                str(ipaddress.ip_address(a.strip())) for a in self.edge_apex_addresses
-            ),
+            tuple(str(ipaddress.ip_address(a.strip())) for a in self.edge_apex_addresses),
         )
 
     @classmethod

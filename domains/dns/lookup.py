@@ -70,9 +70,7 @@ class LookupFailed(Exception):
         self.name = name
         self.rdtype = rdtype
         self.attempts = tuple(attempts)  # one "server: reason" per server tried
-        super().__init__(
-            f"{name} {dns.rdatatype.to_text(rdtype)}: {'; '.join(self.attempts) or 'no server to ask'}"
-        )
+        super().__init__(f"{name} {dns.rdatatype.to_text(rdtype)}: {'; '.join(self.attempts) or 'no server to ask'}")
 
     @property
     def last_server(self) -> str | None:
@@ -83,9 +81,7 @@ class _TtlCache:
     """A small expiring map. Plain dict operations are atomic under the GIL, so
     threads share it without a lock; a race costs one repeated discovery."""
 
-    def __init__(
-        self, ttl: float, clock: Callable[[], float], max_entries: int = 50_000
-    ) -> None:
+    def __init__(self, ttl: float, clock: Callable[[], float], max_entries: int = 50_000) -> None:
         self._ttl = ttl
         self._clock = clock
         self._max_entries = max_entries
@@ -142,13 +138,9 @@ class Lookup:
     ) -> None:
         self.config = config
         self._resolvers = config.effective_resolvers()
-        self._zone_servers = _TtlCache(
-            ns_cache_ttl, clock
-        )  # zone -> tuple[Server, ...]
+        self._zone_servers = _TtlCache(ns_cache_ttl, clock)  # zone -> tuple[Server, ...]
         self._zone_of = _TtlCache(ns_cache_ttl, clock)  # name -> zone
-        self._host_addresses = _TtlCache(
-            ns_cache_ttl, clock
-        )  # NS host -> tuple[str, ...]
+        self._host_addresses = _TtlCache(ns_cache_ttl, clock)  # NS host -> tuple[str, ...]
         self._local = threading.local()
 
     def query(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> Answer:
@@ -158,15 +150,11 @@ class Lookup:
         referrals = 0
         while servers:
             for server in servers[:MAX_AUTHORITIES_TRIED]:
-                response = self._ask(
-                    server, name, rdtype, recursion=False, attempts=attempts
-                )
+                response = self._ask(server, name, rdtype, recursion=False, attempts=attempts)
                 if response is None:
                     continue
                 if response.flags & dns.flags.AA:
-                    return self._answer(
-                        response, name, rdtype, server, authoritative=True
-                    )
+                    return self._answer(response, name, rdtype, server, authoritative=True)
                 delegated = self._follow_referral(response, name)
                 if delegated and referrals < MAX_REFERRALS:
                     referrals += 1
@@ -176,16 +164,12 @@ class Lookup:
             else:
                 break
         for server in self._resolvers:
-            response = self._ask(
-                server, name, rdtype, recursion=True, attempts=attempts
-            )
+            response = self._ask(server, name, rdtype, recursion=True, attempts=attempts)
             if response is not None:
                 return self._answer(response, name, rdtype, server, authoritative=False)
         raise LookupFailed(name, rdtype, attempts)
 
-    def _follow_referral(
-        self, response: dns.message.Message, name: dns.name.Name
-    ) -> tuple[Server, ...]:
+    def _follow_referral(self, response: dns.message.Message, name: dns.name.Name) -> tuple[Server, ...]:
         """The servers of a zone delegated below the one asked (cached), if this is a referral."""
         if response.answer:
             return ()
@@ -245,9 +229,7 @@ class Lookup:
             attempts.append(f"{_server_text(server)}: {_describe(exc)}")
             return None
         if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-            attempts.append(
-                f"{_server_text(server)}: {dns.rcode.to_text(response.rcode())}"
-            )
+            attempts.append(f"{_server_text(server)}: {dns.rcode.to_text(response.rcode())}")
             return None
         return response
 
@@ -293,9 +275,7 @@ class Lookup:
                     return ()  # the resolvers cannot say either; query() falls back to them
                 ns = response.get_rrset(
                     response.answer, candidate, dns.rdataclass.IN, dns.rdatatype.NS
-                ) or response.get_rrset(
-                    response.authority, candidate, dns.rdataclass.IN, dns.rdatatype.NS
-                )
+                ) or response.get_rrset(response.authority, candidate, dns.rdataclass.IN, dns.rdatatype.NS)
                 if ns is None:
                     walked.append(candidate)
                     candidate = self._next_candidate(response, candidate)
@@ -309,23 +289,15 @@ class Lookup:
             return servers
         return ()
 
-    def _next_candidate(
-        self, response: dns.message.Message, name: dns.name.Name
-    ) -> dns.name.Name:
+    def _next_candidate(self, response: dns.message.Message, name: dns.name.Name) -> dns.name.Name:
         """Where the zone cut may be: the SOA owner of a negative answer, else the parent."""
         if not response.answer:  # an answer (e.g. a CNAME) says nothing about the zone
             for rrset in response.authority:
-                if (
-                    rrset.rdtype == dns.rdatatype.SOA
-                    and name.is_subdomain(rrset.name)
-                    and rrset.name != name
-                ):
+                if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name) and rrset.name != name:
                     return rrset.name
         return name.parent()
 
-    def _addresses_of(
-        self, ns: dns.rrset.RRset, response: dns.message.Message
-    ) -> tuple[Server, ...]:
+    def _addresses_of(self, ns: dns.rrset.RRset, response: dns.message.Message) -> tuple[Server, ...]:
         """Name server addresses: glue from the response, else looked up via the resolvers."""
         port = self.config.nameserver_port
         servers: list[Server] = []
@@ -333,11 +305,7 @@ class Lookup:
             glue = [
                 rdata.address
                 for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
-                if (
-                    rrset := response.get_rrset(
-                        response.additional, host, dns.rdataclass.IN, rdtype
-                    )
-                )
+                if (rrset := response.get_rrset(response.additional, host, dns.rdataclass.IN, rdtype))
                 for rdata in rrset
             ]
             addresses = tuple(glue) or self._resolve_host(host)
@@ -351,23 +319,17 @@ class Lookup:
         # IPv4 first: workers often have no IPv6 route, and one family is enough.
         for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             response = self._ask_resolvers(host, rdtype)
-            rrset = response and response.get_rrset(
-                response.answer, host, dns.rdataclass.IN, rdtype
-            )
+            rrset = response and response.get_rrset(response.answer, host, dns.rdataclass.IN, rdtype)
             if rrset:
                 addresses = tuple(rdata.address for rdata in rrset)
                 self._host_addresses.set(host, addresses)
                 return addresses
         return ()
 
-    def _ask_resolvers(
-        self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
-    ) -> dns.message.Message | None:
+    def _ask_resolvers(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message | None:
         attempts: list[str] = []
         for server in self._resolvers:
-            response = self._ask(
-                server, name, rdtype, recursion=True, attempts=attempts
-            )
+            response = self._ask(server, name, rdtype, recursion=True, attempts=attempts)
             if response is not None:
                 return response
         return None

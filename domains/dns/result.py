@@ -13,9 +13,7 @@ class Outcome(enum.StrEnum):
     WRONG_TARGET = "wrong_target"  # a record exists but points elsewhere (incl. loops, long chains)
     MISSING = "missing"  # NXDOMAIN or NODATA where a record is needed
     TOKEN_MISSING = "token_missing"  # the _ve-verify TXT record lacks the token
-    TRANSIENT = (
-        "transient"  # timeout, SERVFAIL, REFUSED, network error: retry, change nothing
-    )
+    TRANSIENT = "transient"  # timeout, SERVFAIL, REFUSED, network error: retry, change nothing
 
 
 @dataclass(frozen=True)
@@ -42,9 +40,7 @@ class Hop:
     status: str  # "answer", "nxdomain", "nodata", or "error" (no definitive answer)
     records: tuple[str, ...] = ()
     server: str | None = None  # "ip:port" that answered (or, on error, was tried last)
-    authoritative: bool = (
-        False  # answered by the zone's own name server, not a resolver
-    )
+    authoritative: bool = False  # answered by the zone's own name server, not a resolver
     error: str | None = None  # why no server answered, per server tried
 
     def to_dict(self) -> dict[str, Any]:

@@ -47,9 +47,7 @@ def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -99,9 +97,7 @@ class Portal:
         original = page.viewport_size
         for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
-            page.screenshot(
-                path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True
-            )
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
         page.set_viewport_size(original)
 
     def close(self) -> None:
@@ -123,12 +119,8 @@ def portal(live_server, browser, dns_server, settings, monkeypatch) -> Iterator[
     # No broker: work queued after commit is dropped (the edge copy is not under
     # test here, and adding a domain must not check it behind the test's back),
     # except the dispatcher's batches, which the test runs inline as a worker would.
-    monkeypatch.setattr(
-        services, "enqueue_on_commit", lambda task, *args, **fields: None
-    )
-    monkeypatch.setattr(
-        tasks, "enqueue_on_commit", lambda task, *args, **fields: task.run(*args)
-    )
+    monkeypatch.setattr(services, "enqueue_on_commit", lambda task, *args, **fields: None)
+    monkeypatch.setattr(tasks, "enqueue_on_commit", lambda task, *args, **fields: task.run(*args))
 
     portal = Portal(live_server, browser, dns_server)
     httpd = live_server.thread.httpd

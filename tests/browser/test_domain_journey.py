@@ -22,9 +22,7 @@ def sign_in(page, username: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_alice_adds_a_domain_publishes_the_cname_and_checks_it_active(
-    portal, alice, acme
-):
+def test_alice_adds_a_domain_publishes_the_cname_and_checks_it_active(portal, alice, acme):
     page = portal.page()
     sign_in(page, "alice")
     expect(page.get_by_role("heading", name="Domains", exact=True)).to_be_visible()
@@ -67,9 +65,7 @@ def test_alice_adds_a_domain_publishes_the_cname_and_checks_it_active(
         "Checked just now: DNS is set up correctly. Status: Active."
     )
     expect(page.locator("#status-block .badge")).to_have_text("Active")
-    expect(page.locator("#status-block")).to_contain_text(
-        f"{HOST} has CNAME {domain.target}"
-    )
+    expect(page.locator("#status-block")).to_contain_text(f"{HOST} has CNAME {domain.target}")
     portal.shoot(page, "domain-active")
 
     page.get_by_role("link", name="← All domains").click()
@@ -80,9 +76,7 @@ def test_alice_adds_a_domain_publishes_the_cname_and_checks_it_active(
     portal.shoot(page, "list")
 
 
-def test_the_status_block_turns_active_by_itself_after_a_scheduled_check(
-    portal, alice, acme
-):
+def test_the_status_block_turns_active_by_itself_after_a_scheduled_check(portal, alice, acme):
     with portal.lock:
         domain = services.domain_create(user=alice, workspace=acme, hostname=HOST)
         # Far on the back-off schedule: only someone watching the page makes it due.
@@ -96,25 +90,18 @@ def test_the_status_block_turns_active_by_itself_after_a_scheduled_check(
     portal.dns.add(HOST, "CNAME", domain.target)
 
     deadline = time.monotonic() + 20
-    while (
-        time.monotonic() < deadline
-        and page.locator("#status-block .badge").inner_text() != "Active"
-    ):
+    while time.monotonic() < deadline and page.locator("#status-block .badge").inner_text() != "Active":
         portal.run_due_checks()  # beat's dispatcher and a worker, while the page polls
         page.wait_for_timeout(300)
     expect(page.locator("#status-block .badge")).to_have_text("Active", timeout=5000)
-    assert page.evaluate("window.__notReloaded === true"), (
-        "the page reloaded instead of updating its status block"
-    )
+    assert page.evaluate("window.__notReloaded === true"), "the page reloaded instead of updating its status block"
     expect(page.locator("#events-block")).to_contain_text("Pending → Active")
     with portal.lock:
         check = domain.checks.get()
     assert check.manual is False  # the schedule found it, not a button
 
 
-def test_bob_sees_the_domain_read_only_and_is_refused_when_he_posts_anyway(
-    portal, alice, bob, acme
-):
+def test_bob_sees_the_domain_read_only_and_is_refused_when_he_posts_anyway(portal, alice, bob, acme):
     with portal.lock:
         domain = services.domain_create(user=alice, workspace=acme, hostname=HOST)
         Domain.objects.filter(pk=domain.pk).update(status=DomainStatus.FAILED)
@@ -150,14 +137,10 @@ def test_charlie_gets_404_on_alices_domain_page(portal, alice, acme, charlie):
     expect(page.locator("body")).not_to_contain_text(HOST)
 
 
-def test_alice_follows_the_apex_instructions_and_deletes_the_domain_by_typing_its_name(
-    portal, alice, acme, settings
-):
+def test_alice_follows_the_apex_instructions_and_deletes_the_domain_by_typing_its_name(portal, alice, acme, settings):
     settings.EDGE_APEX_ADDRESSES = ["192.0.2.44", "2001:db8::44"]
     with portal.lock:
-        domain = services.domain_create(
-            user=alice, workspace=acme, hostname="client-domain.com"
-        )
+        domain = services.domain_create(user=alice, workspace=acme, hostname="client-domain.com")
     page = portal.page(alice)
     page.goto(f"/domains/{domain.pk}/")
     rows = page.locator("table.records tbody tr")

@@ -36,9 +36,7 @@ def test_it_answers_authoritatively_for_a_record_it_holds(dns_server):
 def test_it_answers_over_tcp_as_well(dns_server):
     dns_server.add("gallery.client.com", "A", "203.0.113.7")
 
-    assert texts(ask(dns_server, "gallery.client.com", "A", tcp=True).answer) == [
-        "203.0.113.7"
-    ]
+    assert texts(ask(dns_server, "gallery.client.com", "A", tcp=True).answer) == ["203.0.113.7"]
 
 
 def test_a_missing_name_is_nxdomain_with_the_zones_soa(dns_server):

@@ -29,16 +29,25 @@ def viewer(db):
 
 
 def act(client, action: str, *domains, **extra):
-    return client.post(CHANGELIST, {"action": action, ACTION_CHECKBOX_NAME: [str(d.pk) for d in domains], **extra}, follow=True)
+    return client.post(
+        CHANGELIST, {"action": action, ACTION_CHECKBOX_NAME: [str(d.pk) for d in domains], **extra}, follow=True
+    )
 
 
 def staff_event(domain, support) -> DomainEvent:
-    return DomainEvent.objects.filter(hostname=domain.hostname, actor_kind=ActorKind.STAFF, actor_user=support).latest("created_at")
+    return DomainEvent.objects.filter(hostname=domain.hostname, actor_kind=ActorKind.STAFF, actor_user=support).latest(
+        "created_at"
+    )
 
 
 class TestListAndPages:
     def test_the_list_shows_status_outcome_edge_state_and_filters(self, as_support, acme):
-        DomainFactory(workspace=acme, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE, last_check_outcome="verified")
+        DomainFactory(
+            workspace=acme,
+            hostname="gallery.client-domain.com",
+            status=DomainStatus.ACTIVE,
+            last_check_outcome="verified",
+        )
         page = as_support.get(CHANGELIST).content.decode()
         for text in ("gallery.client-domain.com", "Acme Photo", "verified", "Not served", "By edge state"):
             assert text in page
@@ -53,7 +62,9 @@ class TestListAndPages:
 
     def test_the_change_page_is_read_only_with_token_target_and_history(self, as_support, acme, alice):
         domain = DomainFactory(workspace=acme)
-        DomainEvent.objects.create(domain=domain, workspace=acme, hostname=domain.hostname, actor_kind="user", actor_user=alice, reason="added")
+        DomainEvent.objects.create(
+            domain=domain, workspace=acme, hostname=domain.hostname, actor_kind="user", actor_user=alice, reason="added"
+        )
         page = as_support.get(f"{CHANGELIST}{domain.pk}/change/").content.decode()
         assert domain.token in page and domain.target in page
         assert "recent events" in page.lower() and "recent checks" in page.lower()
@@ -62,7 +73,12 @@ class TestListAndPages:
     def test_staff_without_permission_see_nothing(self, client, staff_without_permission, acme):
         domain = DomainFactory(workspace=acme)
         client.force_login(staff_without_permission)
-        for url in (CHANGELIST, f"{CHANGELIST}{domain.pk}/change/", "/admin/domains/edgeoutbox/", "/admin/workspaces/apikey/"):
+        for url in (
+            CHANGELIST,
+            f"{CHANGELIST}{domain.pk}/change/",
+            "/admin/domains/edgeoutbox/",
+            "/admin/workspaces/apikey/",
+        ):
             assert client.get(url).status_code == 403, url
 
     def test_the_workspace_page_lists_members_domains_and_keys_without_secrets(self, as_support, acme, alice):
@@ -73,7 +89,14 @@ class TestListAndPages:
         assert plaintext not in page and key.secret_hash not in page
 
     def test_the_outbox_is_listed_read_only(self, as_support):
-        EdgeOutbox.objects.create(hostname="gallery.client-domain.com", workspace_public_id="ws_1", version=3, state="serve", attempts=2, last_error="timeout")
+        EdgeOutbox.objects.create(
+            hostname="gallery.client-domain.com",
+            workspace_public_id="ws_1",
+            version=3,
+            state="serve",
+            attempts=2,
+            last_error="timeout",
+        )
         page = as_support.get("/admin/domains/edgeoutbox/", {"delivery": "failing"}).content.decode()
         assert "gallery.client-domain.com" in page and "timeout" in page
         assert as_support.get("/admin/domains/edgeoutbox/add/").status_code == 403
@@ -159,7 +182,9 @@ class TestActions:
 
 class TestWhatTheEdgeSees:
     def test_the_panel_shows_the_live_item_next_to_the_database(self, as_support, acme, edge_table):
-        domain = DomainFactory(workspace=acme, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE, edge_version=41)
+        domain = DomainFactory(
+            workspace=acme, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE, edge_version=41
+        )
         edge_table.client.put_item(
             TableName=edge_table.name,
             Item={

@@ -43,7 +43,9 @@ def test_a_pending_domain_whose_record_exists_becomes_active(devdns, domain):
     event = DomainEvent.objects.filter(domain=domain).first()
     assert (event.from_status, event.to_status, event.actor_kind) == ("pending", "active", ActorKind.SYSTEM)
     # Re-checked in about six hours, jittered by up to half an hour.
-    assert timedelta(hours=5, minutes=29) < domain.next_check_at - domain.last_checked_at < timedelta(hours=6, minutes=31)
+    assert (
+        timedelta(hours=5, minutes=29) < domain.next_check_at - domain.last_checked_at < timedelta(hours=6, minutes=31)
+    )
 
 
 def test_a_check_records_what_was_expected_what_dns_returned_and_a_sentence(devdns, domain):

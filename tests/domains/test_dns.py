@@ -69,10 +69,7 @@ def test_a_cname_loop_is_a_wrong_target(dns_server, checker):
     result = check(checker, "gallery.client.com")
 
     assert result.outcome is Outcome.WRONG_TARGET
-    assert (
-        "CNAME loop (gallery.client.com → photos.host-provider.net → gallery.client.com)"
-        in result.message
-    )
+    assert "CNAME loop (gallery.client.com → photos.host-provider.net → gallery.client.com)" in result.message
 
 
 def test_a_chain_longer_than_eight_hops_is_a_wrong_target(dns_server, checker):
@@ -86,19 +83,14 @@ def test_a_chain_longer_than_eight_hops_is_a_wrong_target(dns_server, checker):
     assert "more than 8 CNAME records" in result.message
 
 
-def test_a_cname_to_another_host_is_a_wrong_target_that_says_where_to_point(
-    dns_server, checker
-):
+def test_a_cname_to_another_host_is_a_wrong_target_that_says_where_to_point(dns_server, checker):
     dns_server.add("gallery.acme.com", "CNAME", "acme.pixieset.com")
     dns_server.add("acme.pixieset.com", "A", "203.0.113.7")
 
     result = check(checker, "gallery.acme.com")
 
     assert result.outcome is Outcome.WRONG_TARGET
-    assert (
-        result.message
-        == f"gallery.acme.com has a CNAME to acme.pixieset.com; it must point to {TARGET}."
-    )
+    assert result.message == f"gallery.acme.com has a CNAME to acme.pixieset.com; it must point to {TARGET}."
 
 
 def test_a_cname_to_another_domains_target_is_a_wrong_target(dns_server, checker):
@@ -107,23 +99,17 @@ def test_a_cname_to_another_domains_target_is_a_wrong_target(dns_server, checker
     result = check(checker, "gallery.client.com")
 
     assert result.outcome is Outcome.WRONG_TARGET
-    assert (
-        "someoneelse.domain.ve.ai, which is not this domain's target" in result.message
-    )
+    assert "someoneelse.domain.ve.ai, which is not this domain's target" in result.message
 
 
 def test_a_hostname_that_does_not_exist_is_missing(dns_server, checker):
-    dns_server.add(
-        "www.client.com", "A", "203.0.113.7"
-    )  # the zone exists, the name does not
+    dns_server.add("www.client.com", "A", "203.0.113.7")  # the zone exists, the name does not
 
     result = check(checker, "gallery.client.com")
 
     assert result.outcome is Outcome.MISSING
     assert result.hops[0].status == "nxdomain"
-    assert result.message == (
-        f"gallery.client.com does not exist in DNS yet; add a CNAME record pointing to {TARGET}."
-    )
+    assert result.message == (f"gallery.client.com does not exist in DNS yet; add a CNAME record pointing to {TARGET}.")
 
 
 def test_a_hostname_without_any_record_of_its_own_is_missing(dns_server, checker):
@@ -134,15 +120,10 @@ def test_a_hostname_without_any_record_of_its_own_is_missing(dns_server, checker
 
     assert result.outcome is Outcome.MISSING
     assert result.hops[0].status == "nodata"
-    assert (
-        result.message
-        == f"gallery.client.com has no CNAME record; add one pointing to {TARGET}."
-    )
+    assert result.message == f"gallery.client.com has no CNAME record; add one pointing to {TARGET}."
 
 
-def test_a_hostname_with_addresses_instead_of_a_cname_is_a_wrong_target(
-    dns_server, checker
-):
+def test_a_hostname_with_addresses_instead_of_a_cname_is_a_wrong_target(dns_server, checker):
     dns_server.add("gallery.client.com", "A", "203.0.113.7")
 
     result = check(checker, "gallery.client.com")
@@ -169,17 +150,12 @@ def test_the_shared_target_without_the_txt_token_is_not_verified(dns_server, che
     result = check(checker, "gallery.client.com")
 
     assert result.outcome is Outcome.TOKEN_MISSING
-    assert (
-        "_ve-verify.gallery.client.com has no TXT record with the token k3x9abc"
-        in result.message
-    )
+    assert "_ve-verify.gallery.client.com has no TXT record with the token k3x9abc" in result.message
 
 
 def test_the_shared_target_with_the_txt_token_verifies(dns_server, checker):
     dns_server.add("gallery.client.com", "CNAME", "domain.ve.ai")
-    dns_server.add(
-        "_ve-verify.gallery.client.com", "TXT", "google-site-verification=abc"
-    )
+    dns_server.add("_ve-verify.gallery.client.com", "TXT", "google-site-verification=abc")
     dns_server.add("_ve-verify.gallery.client.com", "TXT", TOKEN)
 
     result = check(checker, "gallery.client.com")
@@ -188,9 +164,7 @@ def test_the_shared_target_with_the_txt_token_verifies(dns_server, checker):
     assert set(result.hops[-1].records) == {"google-site-verification=abc", TOKEN}
 
 
-def test_the_shared_target_with_someone_elses_token_is_not_verified(
-    dns_server, checker
-):
+def test_the_shared_target_with_someone_elses_token_is_not_verified(dns_server, checker):
     dns_server.add("gallery.client.com", "CNAME", "domain.ve.ai")
     dns_server.add("_ve-verify.gallery.client.com", "TXT", "othertoken")
 
@@ -340,9 +314,7 @@ def test_a_batch_is_checked_concurrently_and_keeps_its_order(dns_server, checker
     for i in range(40):
         token = f"t{i}"
         if i % 4 == 0:
-            dns_server.add(
-                f"www.c{i}.com", "A", "203.0.113.7"
-            )  # gallery.c{i}.com stays missing
+            dns_server.add(f"www.c{i}.com", "A", "203.0.113.7")  # gallery.c{i}.com stays missing
         else:
             dns_server.add(f"gallery.c{i}.com", "CNAME", f"{token}.domain.ve.ai")
         requests.append(CheckRequest(hostname=f"gallery.c{i}.com", token=token))
@@ -352,8 +324,6 @@ def test_a_batch_is_checked_concurrently_and_keeps_its_order(dns_server, checker
     elapsed = time.monotonic() - started
 
     assert [r.hostname for r in results] == [r.hostname for r in requests]
-    assert [r.outcome for r in results] == [
-        Outcome.MISSING if i % 4 == 0 else Outcome.VERIFIED for i in range(40)
-    ]
+    assert [r.outcome for r in results] == [Outcome.MISSING if i % 4 == 0 else Outcome.VERIFIED for i in range(40)]
     # Three answers of 100 ms each per domain: 12 s one after the other.
     assert elapsed < 2

@@ -128,13 +128,20 @@ class TestVersionedDelivery:
 
     def test_a_burst_is_delivered_in_parallel_with_every_write_conditional(self, edge_table, acme):
         rows = [
-            EdgeOutbox.objects.create(hostname=f"h{i}.client-domain.com", workspace_public_id="ws_x", version=100, state="serve")
+            EdgeOutbox.objects.create(
+                hostname=f"h{i}.client-domain.com", workspace_public_id="ws_x", version=100, state="serve"
+            )
             for i in range(30)
         ]
         # A newer state for one hostname is already stored: its older row must not win.
         services_newer = edge_table.client.put_item(
             TableName=edge_table.name,
-            Item={"host": {"S": "h0.client-domain.com"}, "workspace_id": {"S": "ws_y"}, "version": {"N": "200"}, "state": {"S": "gone"}},
+            Item={
+                "host": {"S": "h0.client-domain.com"},
+                "workspace_id": {"S": "ws_y"},
+                "version": {"N": "200"},
+                "state": {"S": "gone"},
+            },
         )
         assert services_newer
         report = edge_sync.edge_deliver_many(rows=rows, workers=8)
@@ -157,7 +164,11 @@ class TestOutages:
 
         three = committed(lambda: activate(three))
         committed(lambda: transition(Domain.objects.get(pk=one.pk), DomainStatus.SUSPENDED))
-        committed(lambda: services.domain_delete(user=acme.members.first() or _owner(acme), domain=Domain.objects.get(pk=two.pk)))
+        committed(
+            lambda: services.domain_delete(
+                user=acme.members.first() or _owner(acme), domain=Domain.objects.get(pk=two.pk)
+            )
+        )
 
         pending = EdgeOutbox.objects.filter(delivered_at__isnull=True)
         assert pending.count() == 3

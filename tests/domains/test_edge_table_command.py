@@ -77,7 +77,9 @@ def _table(status="ACTIVE", replicas=()):
     }
 
 
-def test_replicas_are_added_one_at_a_time_with_calls_valid_for_the_service_model(settings, monkeypatch, aws_fake_credentials):
+def test_replicas_are_added_one_at_a_time_with_calls_valid_for_the_service_model(
+    settings, monkeypatch, aws_fake_credentials
+):
     settings.DYNAMODB_TABLE = "ve-custom-domains"
     settings.DYNAMODB_HOME_REGION = "us-east-1"
     settings.DYNAMODB_REPLICA_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
@@ -120,7 +122,11 @@ def test_replicas_are_added_one_at_a_time_with_calls_valid_for_the_service_model
     with stub:
         out = run("create")
     stub.assert_no_pending_responses()
-    assert out.index("Adding replica eu-west-1") < out.index("Replica eu-west-1 is ACTIVE") < out.index("Adding replica ap-southeast-2")
+    assert (
+        out.index("Adding replica eu-west-1")
+        < out.index("Replica eu-west-1 is ACTIVE")
+        < out.index("Adding replica ap-southeast-2")
+    )
     assert "Replicas: eu-west-1 (ACTIVE), ap-southeast-2 (ACTIVE)" in out
 
 

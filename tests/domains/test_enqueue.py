@@ -27,7 +27,9 @@ def broker_down(settings):
 
 
 @pytest.mark.django_db
-def test_a_broker_that_is_down_is_logged_and_then_left_alone_for_a_while(broker_down, django_capture_on_commit_callbacks, caplog):
+def test_a_broker_that_is_down_is_logged_and_then_left_alone_for_a_while(
+    broker_down, django_capture_on_commit_callbacks, caplog
+):
     with django_capture_on_commit_callbacks(execute=True):
         enqueue.enqueue_on_commit(check_domain, "first", host="a.client-domain.com")
     assert "could not queue domains.check_domain" in caplog.text

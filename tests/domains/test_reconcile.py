@@ -15,7 +15,9 @@ pytestmark = pytest.mark.postgres
 def served(workspace, hostname):
     """A domain that turned active and whose change reached the table."""
     domain = DomainFactory(workspace=workspace, hostname=hostname)
-    domain = services.domain_transition(domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="test")
+    domain = services.domain_transition(
+        domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="test"
+    )
     edge_sync.edge_sweep(grace_seconds=0)
     return domain
 
@@ -54,7 +56,9 @@ def test_a_hand_corrupted_table_is_repaired_and_exactly_three_repairs_reported(e
     wrong = edge_table.item("g1.client-domain.com")
     assert wrong["workspace_id"] == acme.public_id and wrong["state"] == "serve"
     # Same version as the corrupt item, so the domain's version was bumped to win the condition.
-    assert wrong["version"] == Domain.objects.get(hostname="g1.client-domain.com").edge_version > corrupted[1].edge_version
+    assert (
+        wrong["version"] == Domain.objects.get(hostname="g1.client-domain.com").edge_version > corrupted[1].edge_version
+    )
     stray = edge_table.item("stray.client-domain.com")
     assert (stray["state"], stray["version"]) == ("gone", 43)
     assert edge_sync.edge_reconcile().drift == 0
@@ -96,7 +100,12 @@ def test_a_tombstone_for_a_servable_domain_counts_as_missing(edge_table, acme):
 def test_the_expected_set_is_built_in_one_query(db, django_assert_max_num_queries):
     workspaces = [WorkspaceFactory() for _ in range(3)]
     for i in range(30):
-        DomainFactory(workspace=workspaces[i % 3], hostname=f"e{i}.client-domain.com", status=DomainStatus.ACTIVE, edge_version=i + 1)
+        DomainFactory(
+            workspace=workspaces[i % 3],
+            hostname=f"e{i}.client-domain.com",
+            status=DomainStatus.ACTIVE,
+            edge_version=i + 1,
+        )
     with django_assert_max_num_queries(1):
         expected = edge_sync.expected_items()
     assert len(expected) == 30 and expected["e3.client-domain.com"] == (workspaces[0].public_id, 4)

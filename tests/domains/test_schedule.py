@@ -117,7 +117,9 @@ def test_a_removed_record_makes_an_active_domain_misconfigured_but_still_served(
     assert domain.status == DomainStatus.MISCONFIGURED
     assert domain.is_servable
     assert domain.grace_until == domain.last_checked_at + timedelta(hours=72)
-    assert EdgeOutbox.objects.filter(hostname=HOST).count() == 1  # only "serve" from activation: nothing changed at the edge
+    assert (
+        EdgeOutbox.objects.filter(hostname=HOST).count() == 1
+    )  # only "serve" from activation: nothing changed at the edge
 
 
 def test_a_misconfigured_domain_fails_when_the_grace_is_over_and_leaves_the_edge(active, devdns, clock):

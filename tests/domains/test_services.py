@@ -91,7 +91,11 @@ class TestDomainDelete:
         services.domain_delete(user=alice, domain=domain)
         assert not Domain.objects.exists()
         deleted = DomainEvent.objects.get(to_status="")
-        assert (deleted.hostname, deleted.from_status, deleted.actor_user) == ("gallery.client-domain.com", "pending", alice)
+        assert (deleted.hostname, deleted.from_status, deleted.actor_user) == (
+            "gallery.client-domain.com",
+            "pending",
+            alice,
+        )
 
     def test_a_member_cannot_delete(self, alice, bob, acme):
         domain = create(alice, acme)
@@ -107,16 +111,22 @@ class TestDomainDelete:
 
     def test_deleting_a_served_domain_tombstones_it_at_the_edge(self, alice, acme):
         domain = create(alice, acme)
-        domain = services.domain_transition(domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="verified")
+        domain = services.domain_transition(
+            domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="verified"
+        )
         services.domain_delete(user=alice, domain=domain)
         serve, gone = EdgeOutbox.objects.order_by("id")
         assert (serve.state, gone.state) == (EdgeState.SERVE, EdgeState.GONE)
         assert gone.version > serve.version
 
     def test_a_hostname_added_again_after_deletion_gets_a_higher_edge_version(self, alice, acme):
-        domain = services.domain_transition(domain=create(alice, acme), to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="ok")
+        domain = services.domain_transition(
+            domain=create(alice, acme), to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="ok"
+        )
         services.domain_delete(user=alice, domain=domain)
-        again = services.domain_transition(domain=create(alice, acme), to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="ok")
+        again = services.domain_transition(
+            domain=create(alice, acme), to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="ok"
+        )
         versions = list(EdgeOutbox.objects.order_by("id").values_list("version", flat=True))
         assert versions == sorted(versions) and len(set(versions)) == 3
         assert again.edge_version == versions[-1]
@@ -183,15 +193,21 @@ class TestTransitions:
             ("pending", "failed", []),
         ],
     )
-    def test_each_change_leaves_one_event_and_an_edge_row_only_when_servability_changes(self, acme, start, to, edge_rows):
+    def test_each_change_leaves_one_event_and_an_edge_row_only_when_servability_changes(
+        self, acme, start, to, edge_rows
+    ):
         domain = DomainFactory(workspace=acme, status=start)
         services.domain_transition(domain=domain, to_status=to, actor=services.SYSTEM, reason="check")
-        assert DomainEvent.objects.filter(domain=domain, from_status=start, to_status=to, actor_kind="system").count() == 1
+        assert (
+            DomainEvent.objects.filter(domain=domain, from_status=start, to_status=to, actor_kind="system").count() == 1
+        )
         assert list(EdgeOutbox.objects.values_list("state", flat=True)) == edge_rows
 
     def test_staying_in_the_same_status_leaves_no_event(self, acme):
         domain = DomainFactory(workspace=acme, status=DomainStatus.ACTIVE)
-        services.domain_transition(domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="still fine")
+        services.domain_transition(
+            domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="still fine"
+        )
         assert not DomainEvent.objects.exists()
 
 

@@ -43,16 +43,12 @@ def signed_in(user, **kwargs):
 
 @pytest.fixture
 def gallery(acme, alice):
-    return services.domain_create(
-        user=alice, workspace=acme, hostname="gallery.client-domain.com"
-    )
+    return services.domain_create(user=alice, workspace=acme, hostname="gallery.client-domain.com")
 
 
 @pytest.fixture
 def apex(acme, alice):
-    return services.domain_create(
-        user=alice, workspace=acme, hostname="client-domain.com"
-    )
+    return services.domain_create(user=alice, workspace=acme, hostname="client-domain.com")
 
 
 def html(response):
@@ -92,9 +88,7 @@ class TestSignIn:
         assert "Sign out" in text(response)
 
     def test_a_wrong_password_is_reported_on_the_form(self, alice, client):
-        response = client.post(
-            reverse("login"), {"username": "alice", "password": "nope"}
-        )
+        response = client.post(reverse("login"), {"username": "alice", "password": "nope"})
         assert response.status_code == 200
         assert 'role="alert"' in html(response)
         assert "correct username and password" in text(response)
@@ -140,17 +134,13 @@ class TestDomainList:
         response = signed_in(charlie).get("/")
         assert "gallery.client-domain.com" not in html(response)
 
-    def test_a_person_in_several_workspaces_switches_between_them(
-        self, alice, acme, gallery
-    ):
+    def test_a_person_in_several_workspaces_switches_between_them(self, alice, acme, gallery):
         studio = WorkspaceFactory(name="Zeta Studio")
         MembershipFactory(user=alice, workspace=studio, role=Role.OWNER)
         DomainFactory(workspace=studio, hostname="photos.zeta-studio.com")
         client = signed_in(alice, enforce_csrf_checks=True)
         first = client.get("/")
-        assert "gallery.client-domain.com" in html(
-            first
-        )  # the first workspace by name is the default
+        assert "gallery.client-domain.com" in html(first)  # the first workspace by name is the default
         assert 'id="workspace-select"' in html(first)
         token = first.cookies["csrftoken"].value
         switched = client.post(
@@ -163,9 +153,7 @@ class TestDomainList:
         assert "photos.zeta-studio.com" in html(client.get("/"))  # kept in the session
 
     def test_nobody_switches_into_a_workspace_they_are_not_in(self, charlie, acme):
-        response = signed_in(charlie).post(
-            reverse("domains:switch_workspace"), {"workspace": acme.pk}
-        )
+        response = signed_in(charlie).post(reverse("domains:switch_workspace"), {"workspace": acme.pk})
         assert response.status_code == 404
 
     def test_a_person_in_one_workspace_sees_its_name_without_a_switcher(self, alice):
@@ -215,20 +203,12 @@ class TestAddDomain:
         assert not Domain.objects.exists()
 
     def test_what_was_typed_stays_in_the_field(self, alice):
-        response = signed_in(alice).post(
-            reverse("domains:add"), {"hostname": "bad_name.client-domain.com"}
-        )
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "bad_name.client-domain.com"})
         assert 'value="bad_name.client-domain.com"' in html(response)
 
-    def test_a_hostname_of_another_workspace_is_taken(
-        self, alice, charlie, charlie_studio
-    ):
-        services.domain_create(
-            user=charlie, workspace=charlie_studio, hostname="gallery.client-domain.com"
-        )
-        response = signed_in(alice).post(
-            reverse("domains:add"), {"hostname": "gallery.client-domain.com"}
-        )
+    def test_a_hostname_of_another_workspace_is_taken(self, alice, charlie, charlie_studio):
+        services.domain_create(user=charlie, workspace=charlie_studio, hostname="gallery.client-domain.com")
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
         assert response.status_code == 400
         assert "already connected to another workspace" in text(response)
         assert "Charlie" not in text(response)
@@ -236,30 +216,21 @@ class TestAddDomain:
     def test_the_workspace_limit_is_shown_inline(self, alice, acme, settings):
         settings.MAX_DOMAINS_PER_WORKSPACE = 1
         DomainFactory(workspace=acme)
-        response = signed_in(alice).post(
-            reverse("domains:add"), {"hostname": "gallery.client-domain.com"}
-        )
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
         assert response.status_code == 400
         assert "the most it can have" in text(response)
 
     def test_a_member_cannot_open_or_post_the_add_form(self, bob, acme):
         client = signed_in(bob)
         assert client.get(reverse("domains:add")).status_code == 403
-        refused = client.post(
-            reverse("domains:add"), {"hostname": "gallery.client-domain.com"}
-        )
+        refused = client.post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
         assert refused.status_code == 403
         assert "owners and admins" in text(refused)
         assert not Domain.objects.exists()
 
     def test_the_add_form_needs_a_csrf_token(self, alice, acme):
         client = signed_in(alice, enforce_csrf_checks=True)
-        assert (
-            client.post(
-                reverse("domains:add"), {"hostname": "gallery.client-domain.com"}
-            ).status_code
-            == 403
-        )
+        assert client.post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"}).status_code == 403
         token = client.get(reverse("domains:add")).cookies["csrftoken"].value
         ok = client.post(
             reverse("domains:add"),
@@ -289,15 +260,10 @@ class TestInstructions:
         assert 'data-copy="gallery.client-domain.com"' in row  # and the full name
         assert gallery.target.startswith(gallery.token + ".")
         assert "TXT" not in row
-        assert (
-            "most DNS providers ask only for the part before your domain ( gallery in client-domain.com )"
-            in page
-        )
+        assert "most DNS providers ask only for the part before your domain ( gallery in client-domain.com )" in page
         assert "where you manage DNS for client-domain.com" in page
 
-    def test_an_apex_gets_the_txt_token_and_the_edge_addresses(
-        self, alice, apex, settings
-    ):
+    def test_an_apex_gets_the_txt_token_and_the_edge_addresses(self, alice, apex, settings):
         settings.EDGE_APEX_ADDRESSES = ["192.0.2.44", "2001:db8::44"]
         response = signed_in(alice).get(detail_url(apex))
         body = html(response).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
@@ -308,27 +274,20 @@ class TestInstructions:
             "AAAA",
         ]
         txt, a, aaaa = rows
-        assert (
-            'data-copy="_ve-verify.client-domain.com"' in txt
-            and 'data-copy="_ve-verify"' in txt
-        )
+        assert 'data-copy="_ve-verify.client-domain.com"' in txt and 'data-copy="_ve-verify"' in txt
         assert f'data-copy="{apex.token}"' in txt
         assert 'data-copy="192.0.2.44"' in a and 'data-copy="@"' in a
         assert 'data-copy="2001:db8::44"' in aaaa
         assert "CNAME" not in body
         assert "can't use a CNAME record" in text(response)
 
-    def test_an_apex_without_configured_addresses_asks_only_for_the_txt_record(
-        self, alice, apex, settings
-    ):
+    def test_an_apex_without_configured_addresses_asks_only_for_the_txt_record(self, alice, apex, settings):
         settings.EDGE_APEX_ADDRESSES = []
         body = html(signed_in(alice).get(detail_url(apex))).split("<tbody>", 1)[1]
         assert len(re.findall(r'class="rtype">', body)) == 1
 
     def test_a_unicode_domain_shows_both_forms(self, alice, acme):
-        domain = services.domain_create(
-            user=alice, workspace=acme, hostname="fotos.bücher.de"
-        )
+        domain = services.domain_create(user=alice, workspace=acme, hostname="fotos.bücher.de")
         page = text(signed_in(alice).get(detail_url(domain)))
         assert "fotos.bücher.de" in page
         assert "In DNS: fotos.xn--bcher-kva.de" in page
@@ -338,20 +297,14 @@ class TestInstructions:
 
 
 class TestStatus:
-    def test_a_pending_page_polls_and_an_active_one_does_not(
-        self, alice, gallery, acme
-    ):
+    def test_a_pending_page_polls_and_an_active_one_does_not(self, alice, gallery, acme):
         client = signed_in(alice)
         assert 'data-poll="true"' in html(client.get(detail_url(gallery)))
         active = DomainFactory(workspace=acme, status=DomainStatus.ACTIVE)
         assert 'data-poll="false"' in html(client.get(detail_url(active)))
 
-    def test_the_status_endpoint_answers_json_and_expedites_a_watched_pending_domain(
-        self, alice, gallery
-    ):
-        Domain.objects.filter(pk=gallery.pk).update(
-            next_check_at=timezone.now() + timedelta(hours=2)
-        )
+    def test_the_status_endpoint_answers_json_and_expedites_a_watched_pending_domain(self, alice, gallery):
+        Domain.objects.filter(pk=gallery.pk).update(next_check_at=timezone.now() + timedelta(hours=2))
         response = signed_in(alice).get(action_url("status", gallery))
         data = response.json()
         assert data["status"] == "pending" and data["poll"] is True
@@ -362,12 +315,8 @@ class TestStatus:
         assert gallery.next_check_at <= timezone.now()
 
     def test_the_next_check_is_shown_in_words(self, alice, gallery):
-        Domain.objects.filter(pk=gallery.pk).update(
-            next_check_at=timezone.now() + timedelta(minutes=4, seconds=50)
-        )
-        assert "Next automatic check in 5 minutes." in text(
-            signed_in(alice).get(detail_url(gallery))
-        )
+        Domain.objects.filter(pk=gallery.pk).update(next_check_at=timezone.now() + timedelta(minutes=4, seconds=50))
+        assert "Next automatic check in 5 minutes." in text(signed_in(alice).get(detail_url(gallery)))
 
     def test_a_failed_check_explains_each_hop_in_plain_words(self, alice, gallery):
         DomainCheck.objects.create(
@@ -407,13 +356,8 @@ class TestStatus:
         assert "Last check: The record points somewhere else." in page
         assert f"it must point to {gallery.target}" in page
         assert f"CNAME {gallery.hostname} → {gallery.target}" in page
-        assert (
-            f"{gallery.hostname} has CNAME old-host.example.net — answered by 198.51.100.7:53"
-            in page
-        )
-        assert (
-            "old-host.example.net does not exist — answered by 203.0.113.9:53" in page
-        )
+        assert f"{gallery.hostname} has CNAME old-host.example.net — answered by 198.51.100.7:53" in page
+        assert "old-host.example.net does not exist — answered by 203.0.113.9:53" in page
 
     def test_a_transient_failure_does_not_blame_the_tenant(self, alice, gallery):
         DomainCheck.objects.create(
@@ -434,13 +378,8 @@ class TestStatus:
             message="DNS did not answer about gallery.client-domain.com (198.51.100.7:53: timeout); nothing changes.",
         )
         page = text(signed_in(alice).get(detail_url(gallery)))
-        assert "We could not reach your DNS servers; we'll retry." in page.replace(
-            "&#x27;", "'"
-        )
-        assert (
-            "no answer about gallery.client-domain.com (CNAME): 198.51.100.7:53: timeout"
-            in page
-        )
+        assert "We could not reach your DNS servers; we'll retry." in page.replace("&#x27;", "'")
+        assert "no answer about gallery.client-domain.com (CNAME): 198.51.100.7:53: timeout" in page
 
     def test_the_timeline_lists_the_domains_events(self, alice, gallery):
         services.domain_transition(
@@ -463,9 +402,7 @@ class TestActions:
         assert 'id="check-button"' in page
         assert action_url("delete", gallery) in page
 
-    def test_retry_is_offered_for_a_failed_domain_and_moves_it_back_to_pending(
-        self, alice, gallery
-    ):
+    def test_retry_is_offered_for_a_failed_domain_and_moves_it_back_to_pending(self, alice, gallery):
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
         client = signed_in(alice)
         assert 'id="retry-button"' in html(client.get(detail_url(gallery)))
@@ -490,15 +427,11 @@ class TestActions:
                 actor=services.SYSTEM,
                 reason="verified",
             )
-            return DomainCheck.objects.create(
-                domain=domain, outcome=CheckOutcome.VERIFIED, message="ok", manual=True
-            )
+            return DomainCheck.objects.create(domain=domain, outcome=CheckOutcome.VERIFIED, message="ok", manual=True)
 
         monkeypatch.setattr(services, "domain_check_now", verified)
         response = signed_in(alice).post(action_url("check", gallery), follow=True)
-        assert "Checked just now: DNS is set up correctly. Status: Active." in text(
-            response
-        )
+        assert "Checked just now: DNS is set up correctly. Status: Active." in text(response)
 
     def test_bob_sees_no_action_buttons(self, bob, gallery):
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
@@ -507,23 +440,16 @@ class TestActions:
         assert 'id="check-button"' not in page
         assert 'id="retry-button"' not in page
         assert action_url("delete", gallery) not in page
-        assert (
-            "<form" not in page.split("</header>", 1)[1]
-        )  # no form at all below the header
+        assert "<form" not in page.split("</header>", 1)[1]  # no form at all below the header
 
     @pytest.mark.parametrize("action", ["check", "retry", "delete"])
     def test_bob_is_refused_when_he_posts_an_action_anyway(self, bob, gallery, action):
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)
-        response = signed_in(bob).post(
-            action_url(action, gallery), {"confirm": gallery.hostname}
-        )
+        response = signed_in(bob).post(action_url(action, gallery), {"confirm": gallery.hostname})
         assert response.status_code == 403
         assert "owners and admins" in text(response)
         gallery.refresh_from_db()
-        assert (
-            gallery.status == DomainStatus.FAILED
-            and gallery.last_manual_check_at is None
-        )
+        assert gallery.status == DomainStatus.FAILED and gallery.last_manual_check_at is None
 
     @pytest.mark.parametrize("name", ["detail", "status", "delete"])
     def test_charlie_gets_404_for_alices_domain(self, charlie, gallery, name):
@@ -532,24 +458,12 @@ class TestActions:
         assert "gallery.client-domain.com" not in html(response)
 
     @pytest.mark.parametrize("name", ["check", "retry", "delete"])
-    def test_charlie_gets_404_when_he_posts_to_alices_domain(
-        self, charlie, gallery, name
-    ):
-        assert (
-            signed_in(charlie)
-            .post(action_url(name, gallery), {"confirm": gallery.hostname})
-            .status_code
-            == 404
-        )
+    def test_charlie_gets_404_when_he_posts_to_alices_domain(self, charlie, gallery, name):
+        assert signed_in(charlie).post(action_url(name, gallery), {"confirm": gallery.hostname}).status_code == 404
         assert Domain.objects.filter(pk=gallery.pk).exists()
 
     def test_an_unknown_domain_id_is_404(self, alice):
-        assert (
-            signed_in(alice)
-            .get("/domains/00000000-0000-0000-0000-000000000000/")
-            .status_code
-            == 404
-        )
+        assert signed_in(alice).get("/domains/00000000-0000-0000-0000-000000000000/").status_code == 404
 
     @pytest.mark.parametrize("name", ["check", "retry", "delete"])
     def test_every_action_needs_a_csrf_token(self, alice, gallery, name):
@@ -605,9 +519,7 @@ URL_ATTRIBUTE = re.compile(
     re.IGNORECASE,
 )
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
-JS_FETCH = re.compile(
-    r"""(?:fetch|open|importScripts|EventSource|WebSocket)\(\s*["'`]([^"'`]+)"""
-)
+JS_FETCH = re.compile(r"""(?:fetch|open|importScripts|EventSource|WebSocket)\(\s*["'`]([^"'`]+)""")
 
 
 def foreign(url: str) -> bool:
@@ -622,9 +534,7 @@ class TestNoOtherHosts:
         yield anonymous.get(reverse("login"))
         yield alice_client.get("/")
         yield alice_client.get(reverse("domains:add"))
-        yield alice_client.post(
-            reverse("domains:add"), {"hostname": "bad_name.example.com"}
-        )
+        yield alice_client.post(reverse("domains:add"), {"hostname": "bad_name.example.com"})
         yield alice_client.get(detail_url(gallery))
         yield alice_client.get(detail_url(apex))
         yield alice_client.get(action_url("delete", gallery))
@@ -634,23 +544,15 @@ class TestNoOtherHosts:
         status = alice_client.get(action_url("status", gallery)).json()
         yield status["status_html"] + status["meta_html"] + status["events_html"]
 
-    def test_no_page_refers_to_a_host_other_than_the_portal(
-        self, alice, bob, charlie, gallery, apex, settings
-    ):
+    def test_no_page_refers_to_a_host_other_than_the_portal(self, alice, bob, charlie, gallery, apex, settings):
         settings.EDGE_APEX_ADDRESSES = ["192.0.2.44"]
         seen = 0
         for page in self.pages(alice, bob, charlie, gallery, apex):
             body = page if isinstance(page, str) else html(page)
-            for url in (
-                URL_ATTRIBUTE.findall(body)
-                + CSS_URL.findall(body)
-                + JS_FETCH.findall(body)
-            ):
+            for url in URL_ATTRIBUTE.findall(body) + CSS_URL.findall(body) + JS_FETCH.findall(body):
                 seen += 1
                 assert not foreign(url), url
-            assert "//" not in "".join(
-                re.findall(r"<script\b[^>]*>(.*?)</script>", body, re.DOTALL)
-            )
+            assert "//" not in "".join(re.findall(r"<script\b[^>]*>(.*?)</script>", body, re.DOTALL))
         assert seen > 20
 
     def test_the_static_script_and_styles_ask_only_the_portal(self):

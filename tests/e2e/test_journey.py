@@ -71,6 +71,8 @@ def test_a_domain_added_by_alice_goes_live_at_the_edge_and_stops_when_suspended(
         "domain=Domain.objects.get(hostname='gallery.client-domain.com'), reason='abuse report')",
     )
     suspended_at = time.monotonic()
-    wait_for(lambda: through_edge(stack, "gallery.client-domain.com")[0] == 404, timeout=30, what="the edge to stop serving")
+    wait_for(
+        lambda: through_edge(stack, "gallery.client-domain.com")[0] == 404, timeout=30, what="the edge to stop serving"
+    )
     # The edge keeps a served answer at most its positive TTL (plus jitter) after the tombstone lands.
     assert time.monotonic() - suspended_at < EDGE_POSITIVE_TTL * 1.5 + 10

@@ -58,11 +58,7 @@ def origin_request(
         else:
             request["origin"] = {
                 "custom": {
-                    "customHeaders": {
-                        "x-origin-secret": [
-                            {"key": "X-Origin-Secret", "value": "s3cret"}
-                        ]
-                    },
+                    "customHeaders": {"x-origin-secret": [{"key": "X-Origin-Secret", "value": "s3cret"}]},
                     "domainName": ORIGIN_DOMAIN,
                     "keepaliveTimeout": 5,
                     "path": "",
@@ -107,9 +103,7 @@ class FakeClock:
 class Table:
     """One fresh table on a DynamoDB endpoint, with the portal's item shape."""
 
-    def __init__(
-        self, endpoint: str, region: str = "us-east-1", name: str | None = None
-    ) -> None:
+    def __init__(self, endpoint: str, region: str = "us-east-1", name: str | None = None) -> None:
         self.endpoint = endpoint
         self.region = region
         self.name = name or f"edge-{uuid.uuid4().hex[:12]}"
@@ -197,13 +191,9 @@ def make_handler(clock, aws_fake_credentials) -> Callable[..., EdgeHandler]:
             current_region=current_region,
             endpoint_urls=config["endpoint_urls"],
             retries_per_region=config["retries_per_region"],
-            client_factory=boto3_client_factory(
-                config["connect_timeout_seconds"], config["read_timeout_seconds"]
-            ),
+            client_factory=boto3_client_factory(config["connect_timeout_seconds"], config["read_timeout_seconds"]),
         )
         sink = logs if logs is not None else []
-        return EdgeHandler(
-            config, clock=clock, cache=cache, reader=reader, emit=sink.append
-        )
+        return EdgeHandler(config, clock=clock, cache=cache, reader=reader, emit=sink.append)
 
     return make

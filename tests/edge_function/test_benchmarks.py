@@ -23,14 +23,8 @@ def run_bench(script, *args):
 def test_the_cache_simulation_reports_reads_for_every_configuration():
     figures = run_bench("edge_cache_sim.py", "--requests", "20000")
 
-    assert {
-        f"memory_share_{h}h_{t}s" for h in (2000, 100000) for t in (60, 300, 900)
-    } <= set(figures)
-    assert all(
-        0 <= value <= 1
-        for key, value in figures.items()
-        if key.startswith("memory_share")
-    )
+    assert {f"memory_share_{h}h_{t}s" for h in (2000, 100000) for t in (60, 300, 900)} <= set(figures)
+    assert all(0 <= value <= 1 for key, value in figures.items() if key.startswith("memory_share"))
 
 
 def test_the_handler_benchmark_reports_warm_and_cold_figures(aws_fake_credentials):

@@ -26,11 +26,7 @@ def test_it_builds_a_zip_holding_only_the_package_and_its_config(tmp_path):
     assert "edge_function/handler.py" in names
     assert "edge_function/config.json" in names
     assert all(name.startswith("edge_function/") for name in names)
-    assert not [
-        name
-        for name in names
-        if "__pycache__" in name or name.endswith((".pyc", "build.py"))
-    ]
+    assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", "build.py"))]
     assert os.path.getsize(out) < 1024 * 1024
     assert "bytes" in result.stdout
 
@@ -48,9 +44,7 @@ def test_it_bakes_the_given_config_into_the_zip(tmp_path):
 
     build(str(tmp_path / "f.zip"), str(config))
 
-    baked = json.loads(
-        zipfile.ZipFile(tmp_path / "f.zip").read("edge_function/config.json")
-    )
+    baked = json.loads(zipfile.ZipFile(tmp_path / "f.zip").read("edge_function/config.json"))
     assert baked["table_name"] == "ve-domains-prod"
 
 

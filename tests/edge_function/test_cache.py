@@ -10,13 +10,9 @@ def workspace_of(response):
     return header(response, "x-workspace-id") or response.get("status")
 
 
-def test_it_answers_from_memory_until_the_positive_ttl_has_passed(
-    make_handler, table, clock
-):
+def test_it_answers_from_memory_until_the_positive_ttl_has_passed(make_handler, table, clock):
     table.serve("gallery.client.com", "ws-alice")
-    handler = make_handler(
-        table.name, {"us-east-1": table.endpoint}, positive_ttl_seconds=300
-    )
+    handler = make_handler(table.name, {"us-east-1": table.endpoint}, positive_ttl_seconds=300)
     assert workspace_of(handler(origin_request("gallery.client.com"))) == ["ws-alice"]
 
     table.serve("gallery.client.com", "ws-bob")
@@ -28,13 +24,9 @@ def test_it_answers_from_memory_until_the_positive_ttl_has_passed(
     assert handler.cache.misses == 2
 
 
-def test_it_stops_serving_a_tombstoned_domain_once_the_positive_ttl_has_passed(
-    make_handler, table, clock
-):
+def test_it_stops_serving_a_tombstoned_domain_once_the_positive_ttl_has_passed(make_handler, table, clock):
     table.serve("gallery.client.com", "ws-alice")
-    handler = make_handler(
-        table.name, {"us-east-1": table.endpoint}, positive_ttl_seconds=300
-    )
+    handler = make_handler(table.name, {"us-east-1": table.endpoint}, positive_ttl_seconds=300)
     handler(origin_request("gallery.client.com"))
 
     table.tombstone("gallery.client.com", "ws-alice")
@@ -43,12 +35,8 @@ def test_it_stops_serving_a_tombstoned_domain_once_the_positive_ttl_has_passed(
     assert handler(origin_request("gallery.client.com"))["status"] == "404"
 
 
-def test_it_remembers_an_unknown_host_for_the_negative_ttl_only(
-    make_handler, table, clock
-):
-    handler = make_handler(
-        table.name, {"us-east-1": table.endpoint}, negative_ttl_seconds=30
-    )
+def test_it_remembers_an_unknown_host_for_the_negative_ttl_only(make_handler, table, clock):
+    handler = make_handler(table.name, {"us-east-1": table.endpoint}, negative_ttl_seconds=30)
     assert handler(origin_request("new.client.com"))["status"] == "404"
 
     table.serve("new.client.com", "ws-alice")
@@ -60,14 +48,10 @@ def test_it_remembers_an_unknown_host_for_the_negative_ttl_only(
     assert workspace_of(handler(origin_request("new.client.com"))) == ["ws-alice"]
 
 
-def test_it_keeps_at_most_the_configured_number_of_hosts_evicting_the_least_recently_used(
-    make_handler, table, clock
-):
+def test_it_keeps_at_most_the_configured_number_of_hosts_evicting_the_least_recently_used(make_handler, table, clock):
     for name in ("a", "b", "c"):
         table.serve(f"{name}.client.com", f"ws-{name}")
-    handler = make_handler(
-        table.name, {"us-east-1": table.endpoint}, cache_max_entries=2
-    )
+    handler = make_handler(table.name, {"us-east-1": table.endpoint}, cache_max_entries=2)
 
     handler(origin_request("a.client.com"))
     handler(origin_request("b.client.com"))
@@ -80,16 +64,12 @@ def test_it_keeps_at_most_the_configured_number_of_hosts_evicting_the_least_rece
     assert handler.cache.evictions == 1
 
 
-def test_it_serves_a_stale_entry_when_dynamodb_cannot_answer(
-    make_handler, dynamodb_endpoint_factory, clock
-):
+def test_it_serves_a_stale_entry_when_dynamodb_cannot_answer(make_handler, dynamodb_endpoint_factory, clock):
     server = dynamodb_endpoint_factory()
     table = Table(server.url)
     table.serve("gallery.client.com", "ws-alice")
     logs = []
-    handler = make_handler(
-        table.name, {"us-east-1": server.url}, logs=logs, positive_ttl_seconds=300
-    )
+    handler = make_handler(table.name, {"us-east-1": server.url}, logs=logs, positive_ttl_seconds=300)
     handler(origin_request("gallery.client.com"))
 
     server.stop()
@@ -102,9 +82,7 @@ def test_it_serves_a_stale_entry_when_dynamodb_cannot_answer(
     assert lookups[-1]["outcome"] == "stale"
 
 
-def test_it_stops_serving_stale_entries_after_the_stale_window(
-    make_handler, closed_endpoint, table, clock
-):
+def test_it_stops_serving_stale_entries_after_the_stale_window(make_handler, closed_endpoint, table, clock):
     table.serve("gallery.client.com", "ws-alice")
     handler = make_handler(
         table.name,
@@ -125,15 +103,9 @@ def test_it_answers_503_with_retry_after_when_nothing_is_known_and_dynamodb_is_d
     make_handler, closed_endpoint, clock
 ):
     logs = []
-    handler = make_handler(
-        "ve-custom-domains", {"us-east-1": closed_endpoint}, logs=logs
-    )
+    handler = make_handler("ve-custom-domains", {"us-east-1": closed_endpoint}, logs=logs)
 
-    response = handler(
-        origin_request(
-            "gallery.client.com", extra_headers=[("x-workspace-id", "ws-charlie")]
-        )
-    )
+    response = handler(origin_request("gallery.client.com", extra_headers=[("x-workspace-id", "ws-charlie")]))
 
     assert response["status"] == "503"
     assert header(response, "retry-after") == ["5"]
@@ -151,15 +123,11 @@ def test_it_does_not_cache_an_outage(make_handler, closed_endpoint, table, clock
     handler.reader._endpoint_urls["us-east-1"] = table.endpoint
     handler.reader._clients.clear()
 
-    assert header(handler(origin_request("gallery.client.com")), "x-workspace-id") == [
-        "ws-alice"
-    ]
+    assert header(handler(origin_request("gallery.client.com")), "x-workspace-id") == ["ws-alice"]
 
 
 def test_its_jittered_expiry_never_exceeds_the_configured_ttl_and_spreads_below_it():
-    cache = EdgeCache(
-        positive_ttl=300, negative_ttl=30, jitter=0.1, rng=random.Random(1)
-    )
+    cache = EdgeCache(positive_ttl=300, negative_ttl=30, jitter=0.1, rng=random.Random(1))
 
     fresh_until = [cache.put(f"h{i}.com", "ws", now=0.0)[1] for i in range(1000)]
 

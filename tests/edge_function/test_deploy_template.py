@@ -11,13 +11,9 @@ CFN_LINT = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
 
 def test_the_deployment_template_passes_cfn_lint():
     if not os.path.exists(CFN_LINT):
-        pytest.fail(
-            "cfn-lint is not installed next to this Python (requirements-dev.txt)"
-        )
+        pytest.fail("cfn-lint is not installed next to this Python (requirements-dev.txt)")
 
-    result = subprocess.run(
-        [CFN_LINT, TEMPLATE], capture_output=True, text=True, timeout=120, check=False
-    )
+    result = subprocess.run([CFN_LINT, TEMPLATE], capture_output=True, text=True, timeout=120, check=False)
 
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -24,9 +24,7 @@ def test_it_sends_a_servable_host_to_the_origin_with_its_workspace(handler):
     assert "status" not in request
 
 
-@pytest.mark.parametrize(
-    "spelling", ["x-workspace-id", "X-Workspace-Id", "X-WORKSPACE-ID"]
-)
+@pytest.mark.parametrize("spelling", ["x-workspace-id", "X-Workspace-Id", "X-WORKSPACE-ID"])
 def test_it_drops_a_viewer_sent_workspace_header(handler, spelling):
     event = origin_request(
         "gallery.client.com",
@@ -40,20 +38,14 @@ def test_it_drops_a_viewer_sent_workspace_header(handler, spelling):
 
 
 def test_it_drops_a_viewer_sent_workspace_header_on_a_404_too(handler):
-    response = handler(
-        origin_request(
-            "unknown.client.com", extra_headers=[("X-Workspace-Id", "ws-charlie")]
-        )
-    )
+    response = handler(origin_request("unknown.client.com", extra_headers=[("X-Workspace-Id", "ws-charlie")]))
 
     assert response["status"] == "404"
     assert "ws-charlie" not in json.dumps(response)
 
 
 def test_it_drops_a_viewer_sent_workspace_header_on_pass_through(handler):
-    request = handler(
-        origin_request("app.ve.ai", extra_headers=[("x-workspace-id", "ws-charlie")])
-    )
+    request = handler(origin_request("app.ve.ai", extra_headers=[("x-workspace-id", "ws-charlie")]))
 
     assert "x-workspace-id" not in request["headers"]
 
@@ -67,9 +59,7 @@ def test_it_lets_the_platforms_own_hosts_through_untouched(handler):
     assert "x-forwarded-host" not in request["headers"]
 
 
-@pytest.mark.parametrize(
-    "raw", ["Gallery.Client.Com", "gallery.client.com:443", "GALLERY.client.com."]
-)
+@pytest.mark.parametrize("raw", ["Gallery.Client.Com", "gallery.client.com:443", "GALLERY.client.com."])
 def test_it_finds_the_domain_whatever_the_spelling_of_host(handler, raw):
     assert header(handler(origin_request(raw)), "x-workspace-id") == ["ws-alice"]
 
@@ -120,9 +110,7 @@ def test_it_points_host_at_an_s3_origin_when_the_origin_is_s3(handler):
     assert header(request, "host") == ["ve-gallery-assets.s3.amazonaws.com"]
 
 
-def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(
-    make_handler, table
-):
+def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(make_handler, table):
     table.serve("gallery.client.com", "ws-alice")
     logs = []
     handler = make_handler(table.name, {"us-east-1": table.endpoint}, logs=logs)
@@ -138,14 +126,10 @@ def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(
     json.dumps(logs[0])
 
 
-def test_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(
-    make_handler, table, clock
-):
+def test_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(make_handler, table, clock):
     table.serve("gallery.client.com", "ws-alice")
     logs = []
-    handler = make_handler(
-        table.name, {"us-east-1": table.endpoint}, logs=logs, stats_interval_seconds=60
-    )
+    handler = make_handler(table.name, {"us-east-1": table.endpoint}, logs=logs, stats_interval_seconds=60)
     handler(origin_request("gallery.client.com"))
     handler(origin_request("gallery.client.com"))
     handler(origin_request("unknown.client.com"))
@@ -170,9 +154,7 @@ def test_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(
     ]
 
 
-def test_the_module_entry_point_answers_with_the_bundled_config(
-    aws_fake_credentials, monkeypatch
-):
+def test_the_module_entry_point_answers_with_the_bundled_config(aws_fake_credentials, monkeypatch):
     import edge_function.handler as module
 
     response = module.lambda_handler(origin_request("app.ve.ai"), None)

@@ -40,12 +40,8 @@ def start(module: str, *args: str) -> tuple[subprocess.Popen, str]:
     return process, match.group(1)
 
 
-def get(
-    url: str, host: str, headers: dict | None = None
-) -> tuple[int, dict | str, dict]:
-    request = urllib.request.Request(
-        url, headers={"Host": host, "Accept": "application/json", **(headers or {})}
-    )
+def get(url: str, host: str, headers: dict | None = None) -> tuple[int, dict | str, dict]:
+    request = urllib.request.Request(url, headers={"Host": host, "Accept": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status, body, hdrs = (
@@ -120,9 +116,7 @@ def test_a_connected_domain_reaches_the_origin_with_its_workspace_until_it_is_to
 
     assert status == 404
     assert "not connected to a VE.AI workspace" in body
-    assert (
-        time.monotonic() - tombstoned_at >= POSITIVE_TTL - 0.5
-    )  # served from cache until the TTL ran out
+    assert time.monotonic() - tombstoned_at >= POSITIVE_TTL - 0.5  # served from cache until the TTL ran out
 
 
 def test_a_viewer_cannot_choose_its_workspace_through_the_edge(stack):

@@ -10,6 +10,10 @@ def test_seed_demo_creates_the_cast_and_can_run_twice(capsys):
     call_command("seed_demo")
     call_command("seed_demo")
     roles = set(Membership.objects.values_list("user__username", "workspace__name", "role"))
-    assert roles == {("alice", "Acme Photo", "owner"), ("bob", "Acme Photo", "member"), ("charlie", "Charlie Studio", "owner")}
+    assert roles == {
+        ("alice", "Acme Photo", "owner"),
+        ("bob", "Acme Photo", "member"),
+        ("charlie", "Charlie Studio", "owner"),
+    }
     assert get_user_model().objects.get(username="alice").check_password("ve-demo-2026")
     assert "alice" in capsys.readouterr().out

@@ -45,9 +45,13 @@ class Command(BaseCommand):
         parser.add_argument("hostname", help="the hostname, e.g. gallery.client.com (a pasted URL works too)")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.add_argument(
-            "--target", metavar="NAME", help="check against this CNAME target instead of a domain row (nothing is recorded)"
+            "--target",
+            metavar="NAME",
+            help="check against this CNAME target instead of a domain row (nothing is recorded)",
         )
-        parser.add_argument("--token", default="", help="with --target: the token expected in TXT _ve-verify.<hostname>")
+        parser.add_argument(
+            "--token", default="", help="with --target: the token expected in TXT _ve-verify.<hostname>"
+        )
         parser.add_argument("--apex", action="store_true", default=None, help="with --target: check as an apex domain")
 
     def handle(self, *args, hostname: str, target: str | None, token: str, apex: bool | None, **options):

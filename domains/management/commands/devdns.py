@@ -19,14 +19,10 @@ from devdns import cli
 
 
 class Command(BaseCommand):
-    help = (
-        "Add, remove and list records of the loopback DNS server, or make it misbehave."
-    )
+    help = "Add, remove and list records of the loopback DNS server, or make it misbehave."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        default_state = getattr(settings, "DEVDNS_STATE", None) or os.environ.get(
-            "DEVDNS_STATE", cli.DEFAULT_STATE
-        )
+        default_state = getattr(settings, "DEVDNS_STATE", None) or os.environ.get("DEVDNS_STATE", cli.DEFAULT_STATE)
         cli.add_arguments(parser, default_state=default_state)
 
     def handle(self, *args, **options) -> None:

@@ -33,7 +33,9 @@ class Command(BaseCommand):
         regions = [r.strip() for r in replicas.split(",") if r.strip()] if replicas is not None else None
         differences = edge_store.create_table(replica_regions=regions, delay=wait_delay, say=self.stdout.write)
         if differences:
-            self.stdout.write(self.style.WARNING(f"The existing table differs in {len(differences)} way(s); fix by hand:"))
+            self.stdout.write(
+                self.style.WARNING(f"The existing table differs in {len(differences)} way(s); fix by hand:")
+            )
             for difference in differences:
                 self.stdout.write(f"  - {difference}")
         else:

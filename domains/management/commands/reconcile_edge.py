@@ -38,7 +38,9 @@ class Command(BaseCommand):
                 f"Repaired:  {report.written} written, {report.superseded} already newer, {report.failed} failed "
                 f"({report.bumped} versions bumped)"
             )
-        self.stdout.write(f"Took {report.seconds:.1f}s (scan {report.scan_seconds:.1f}s, database {report.db_seconds:.1f}s)")
+        self.stdout.write(
+            f"Took {report.seconds:.1f}s (scan {report.scan_seconds:.1f}s, database {report.db_seconds:.1f}s)"
+        )
         if report.failed:
             raise CommandError(f"{report.failed} repair(s) could not be written; the sweep will retry them.")
 

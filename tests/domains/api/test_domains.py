@@ -45,7 +45,10 @@ class TestList:
         DomainFactory(workspace=acme, hostname="a.client-domain.com", status=DomainStatus.ACTIVE)
         DomainFactory(workspace=acme, hostname="b.client-domain.com", status=DomainStatus.FAILED)
         DomainFactory(workspace=acme, hostname="shop.other-client.com", status=DomainStatus.ACTIVE)
-        hosts = lambda r: sorted(d["hostname"] for d in r.json()["results"])
+
+        def hosts(r):
+            return sorted(d["hostname"] for d in r.json()["results"])
+
         assert hosts(as_alice.get(URL, {"status": "active"})) == ["a.client-domain.com", "shop.other-client.com"]
         assert hosts(as_alice.get(URL, {"search": "CLIENT-DOMAIN"})) == ["a.client-domain.com", "b.client-domain.com"]
         assert hosts(as_alice.get(URL, {"status": "active", "search": "shop"})) == ["shop.other-client.com"]
@@ -70,7 +73,9 @@ class TestList:
         for i in range(12):
             domain = DomainFactory(workspace=acme, hostname=f"g{i}.client-domain.com", status=DomainStatus.ACTIVE)
             DomainCheck.objects.create(domain=domain, outcome="verified")
-            EdgeOutbox.objects.create(hostname=domain.hostname, workspace_public_id=acme.public_id, version=1, state="serve")
+            EdgeOutbox.objects.create(
+                hostname=domain.hostname, workspace_public_id=acme.public_id, version=1, state="serve"
+            )
         as_alice.get(URL)  # warm up: the key's last_used_at is written at most once a minute
 
         def count(page_size: int) -> int:
@@ -87,7 +92,12 @@ class TestList:
         domain = DomainFactory(workspace=acme)
         for i in range(12):
             DomainEvent.objects.create(
-                domain=domain, workspace=acme, hostname=domain.hostname, actor_kind="user", actor_user=alice, reason=str(i)
+                domain=domain,
+                workspace=acme,
+                hostname=domain.hostname,
+                actor_kind="user",
+                actor_user=alice,
+                reason=str(i),
             )
             DomainCheck.objects.create(domain=domain, outcome="missing")
         as_alice.get(URL)
@@ -205,7 +215,14 @@ class TestDetailAndWrites:
     def test_charlie_gets_404_for_every_acme_domain_endpoint(self, as_charlie, acme):
         domain = DomainFactory(workspace=acme, status=DomainStatus.FAILED)
         url = detail_url(domain)
-        for method, path in [("get", ""), ("delete", ""), ("post", "check/"), ("post", "retry/"), ("get", "events/"), ("get", "checks/")]:
+        for method, path in [
+            ("get", ""),
+            ("delete", ""),
+            ("post", "check/"),
+            ("post", "retry/"),
+            ("get", "events/"),
+            ("get", "checks/"),
+        ]:
             response = getattr(as_charlie, method)(url + path)
             assert response.status_code == 404, (method, path)
             assert error_of(response)["code"] == "not_found"
@@ -246,7 +263,14 @@ class TestDetailAndWrites:
     def test_events_and_checks_are_newest_first(self, as_alice, acme, alice):
         domain = DomainFactory(workspace=acme)
         for reason in ("first", "second"):
-            DomainEvent.objects.create(domain=domain, workspace=acme, hostname=domain.hostname, actor_kind="user", actor_user=alice, reason=reason)
+            DomainEvent.objects.create(
+                domain=domain,
+                workspace=acme,
+                hostname=domain.hostname,
+                actor_kind="user",
+                actor_user=alice,
+                reason=reason,
+            )
         events = as_alice.get(f"{detail_url(domain)}events/").json()["results"]
         assert [e["reason"] for e in events] == ["second", "first"]
         assert events[0]["actor"] == "user" and events[0]["actor_username"] == "alice"
@@ -295,7 +319,9 @@ class TestWhoMay:
         client.force_login(alice)
         client.get("/api/docs/")  # any page that sets the CSRF cookie
         token = client.cookies["csrftoken"].value
-        response = client.post(URL, {"hostname": "new.client-domain.com"}, format="json", headers={"X-CSRFToken": token})
+        response = client.post(
+            URL, {"hostname": "new.client-domain.com"}, format="json", headers={"X-CSRFToken": token}
+        )
         assert response.status_code == 201
 
     def test_a_session_user_picks_the_workspace_by_its_public_id(self, charlie, acme, charlie_studio):
@@ -308,7 +334,10 @@ class TestWhoMay:
         DomainFactory(workspace=charlie_studio)
         client = APIClient()
         client.force_login(charlie)
-        ids = lambda r: [d["id"] for d in r.json()["results"]]
+
+        def ids(r):
+            return [d["id"] for d in r.json()["results"]]
+
         assert ids(client.get(URL, {"workspace": acme.public_id})) == [str(acme_domain.pk)]
         assert ids(client.get(URL, headers={"X-Workspace": acme.public_id})) == [str(acme_domain.pk)]
         assert client.get(URL, {"workspace": "ws_nope"}).status_code == 404
@@ -342,7 +371,10 @@ class TestWhoMay:
 
 class TestThrottling:
     def test_each_key_has_its_own_bucket_and_429_says_when_to_retry(self, as_alice, as_charlie, settings):
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "2/min", "api_writes": "1/min"}}
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {"api": "2/min", "api_writes": "1/min"},
+        }
         assert as_alice.get(URL).status_code == 200
         assert as_alice.get(URL).status_code == 200
         response = as_alice.get(URL)
@@ -353,7 +385,10 @@ class TestThrottling:
         assert as_charlie.get(URL).status_code == 200
 
     def test_writes_have_a_tighter_bucket(self, as_alice, settings):
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "100/min", "api_writes": "1/min"}}
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {"api": "100/min", "api_writes": "1/min"},
+        }
         assert as_alice.post(URL, {"hostname": "a.client-domain.com"}, format="json").status_code == 201
         assert as_alice.post(URL, {"hostname": "b.client-domain.com"}, format="json").status_code == 429
         assert as_alice.get(URL).status_code == 200
