@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from domains import edge_store, selectors, services
 from domains.errors import DomainError
 from domains.models import Domain, DomainCheck, DomainEvent, EdgeOutbox
+from portal.admin import ReadOnlyTabularInline
 
 RECENT_ROWS = 20
 
@@ -51,21 +52,9 @@ class RecentFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyTabularInline):
     formset = RecentFormSet
-    extra = 0
-    max_num = 0
-    can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DomainCheckInline(ReadOnlyInline):

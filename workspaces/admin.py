@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from domains.models import Domain
+from portal.admin import ReadOnlyTabularInline
 from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.services import api_key_revoke
 
@@ -11,21 +12,6 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
-
-
-class ReadOnlyTabularInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DomainInline(ReadOnlyTabularInline):
