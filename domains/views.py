@@ -68,10 +68,7 @@ def _domain_or_404(request: HttpRequest, domain_id) -> Domain:
 
 
 def _edge_state(domain: Domain) -> str | None:
-    edge_status = getattr(selectors, "domain_edge_status", None)
-    if edge_status is None:
-        return None
-    return (edge_status(domain=domain) or {}).get("state")
+    return (selectors.domain_edge_status(domain=domain) or {}).get("state")
 
 
 def _status_context(request: HttpRequest, domain: Domain) -> dict:
@@ -103,10 +100,7 @@ def domain_list(request: HttpRequest) -> HttpResponse:
     workspace = current_workspace(request)
     if workspace is None:
         return render(request, "domains/no_workspace.html")
-    domains = selectors.domain_list(user=request.user, workspace=workspace)
-    annotate = getattr(selectors, "annotate_edge_state", None)
-    if annotate is not None:
-        domains = annotate(domains)
+    domains = selectors.annotate_edge_state(selectors.domain_list(user=request.user, workspace=workspace))
     now = timezone.now()
     rows = [
         {
@@ -170,7 +164,7 @@ def domain_add(request: HttpRequest) -> HttpResponse:
 @require_GET
 def domain_detail(request: HttpRequest, domain_id) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
-    apex_addresses = _apex_addresses()
+    apex_addresses = settings.EDGE_APEX_ADDRESSES
     context = _status_context(request, domain)
     records = presenters.dns_records(domain, apex_addresses=apex_addresses)
     zone, _ = presenters.zone_and_label(domain.hostname, domain.hostname)
@@ -185,24 +179,15 @@ def domain_detail(request: HttpRequest, domain_id) -> HttpResponse:
     return render(request, "domains/detail.html", context)
 
 
-def _apex_addresses() -> tuple[str, ...]:
-    from domains.dns import (
-        DnsConfig,  # the checker's own reading of EDGE_APEX_ADDRESSES
-    )
-
-    return DnsConfig.from_settings().edge_apex_addresses
-
-
 @never_cache
 @login_required
 @require_GET
 def domain_status(request: HttpRequest, domain_id) -> JsonResponse:
     """The status block and timeline as HTML, for the page's polling script."""
     domain = _domain_or_404(request, domain_id)
-    expedite = getattr(services, "domain_expedite_check", None)
-    if domain.status == DomainStatus.PENDING and expedite is not None:
+    if domain.status == DomainStatus.PENDING:
         # Someone is watching: check within seconds rather than on the back-off schedule.
-        expedite(domain=domain)
+        services.domain_expedite_check(domain=domain)
         domain.refresh_from_db()
     context = _status_context(request, domain)
     return JsonResponse(

@@ -11,13 +11,6 @@ from domains.presenters import dns_records
 EDGE_STATES = ["serving", "not_served", "syncing", "sync_failed"]
 
 
-def _apex_addresses() -> list[str]:
-    value = getattr(settings, "EDGE_APEX_ADDRESSES", None) or []
-    if isinstance(value, str):
-        value = [a.strip() for a in value.split(",") if a.strip()]
-    return list(value)
-
-
 class RecordSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["CNAME", "TXT", "A", "AAAA"])
     name = serializers.CharField(help_text="The full record name.")
@@ -94,7 +87,7 @@ class DomainSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RecordSerializer(many=True))
     def get_records(self, domain: Domain):
-        return RecordSerializer(dns_records(domain, apex_addresses=_apex_addresses()), many=True).data
+        return RecordSerializer(dns_records(domain, apex_addresses=settings.EDGE_APEX_ADDRESSES), many=True).data
 
     @extend_schema_field(serializers.ChoiceField(choices=EDGE_STATES, allow_null=True))
     def get_edge_state(self, domain: Domain) -> str | None:
