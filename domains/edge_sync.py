@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from domains import edge_store
@@ -173,6 +173,20 @@ def edge_sweep(*, grace_seconds: float | None = None, limit: int | None = None) 
         "edge sweep", extra={"written": report.written, "superseded": report.superseded, "failed": report.failed}
     )
     return report
+
+
+def edge_outbox_prune(*, older_than_days: float | None = None) -> int:
+    """Delete delivered rows older than the retention that a newer row of their hostname supersedes.
+
+    The newest row of each hostname stays: it is what the edge state shown to
+    people and staff is read from. Undelivered rows are never deleted.
+    """
+    days = settings.EDGE_OUTBOX_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    newer = EdgeOutbox.objects.filter(hostname=OuterRef("hostname"), version__gt=OuterRef("version"))
+    deleted, _ = EdgeOutbox.objects.filter(Exists(newer), delivered_at__lt=cutoff).delete()
+    logger.info("edge outbox pruned", extra={"deleted": deleted, "older_than_days": days})
+    return deleted
 
 
 # --- Reconciler -----------------------------------------------------------------

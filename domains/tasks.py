@@ -25,6 +25,11 @@ def edge_reconcile() -> None:
     edge_sync.edge_reconcile()
 
 
+@shared_task(name="domains.edge_outbox_prune", ignore_result=True)
+def edge_outbox_prune() -> int:
+    return edge_sync.edge_outbox_prune()
+
+
 # --- DNS checks -----------------------------------------------------------------
 
 

@@ -299,3 +299,9 @@ CELERY_BEAT_SCHEDULE["workspaces-purge-idempotency-records"] = {
     "task": "workspaces.purge_idempotency_records",
     "schedule": 3600.0,
 }
+# Delivered edge outbox rows are history once a newer row of their hostname exists.
+EDGE_OUTBOX_RETENTION_DAYS = env_float("EDGE_OUTBOX_RETENTION_DAYS", 30.0)
+CELERY_BEAT_SCHEDULE["domains-edge-outbox-prune"] = {
+    "task": "domains.edge_outbox_prune",
+    "schedule": 86400.0,
+}
