@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -73,13 +74,20 @@ class State:
         )
 
 
+# Letters, digits, hyphens, and the underscores of service labels such as _ve-verify.
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
+
+
 def normalize_name(name: str) -> str:
     """Lowercase ASCII form without the trailing dot; raises ValueError if invalid."""
     try:
         parsed = dns.name.from_text(name.strip())
     except dns.exception.DNSException as exc:
         raise ValueError(f"invalid DNS name {name!r}: {exc}") from exc
-    return parsed.to_text(omit_final_dot=True).lower()
+    text = parsed.to_text(omit_final_dot=True).lower()
+    if not all(_LABEL.match(label) for label in text.split(".")):
+        raise ValueError(f"invalid DNS name {name!r}: use letters, digits, hyphens and underscores")
+    return text
 
 
 def normalize_value(rdtype: str, value: str | Sequence[str]) -> str:
