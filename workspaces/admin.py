@@ -1,11 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from domains.errors import NotAllowed
 from domains.models import Domain
 from portal.admin import ReadOnlyTabularInline
-from workspaces.models import ApiKey, Membership, Workspace
-from workspaces.services import api_key_revoke
+from workspaces.models import MANAGING_ROLES, ApiKey, Membership, Workspace
+from workspaces.services import api_key_create_by_staff, api_key_revoke
 
 
 class MembershipInline(admin.TabularInline):
@@ -73,9 +78,18 @@ class ActiveFilter(admin.SimpleListFilter):
         return queryset
 
 
+class IssueApiKeyForm(forms.Form):
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
+    acting_as = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(memberships__role__in=MANAGING_ROLES).distinct().order_by("username"),
+        help_text="An owner or admin of the workspace: the key acts with their role.",
+    )
+    name = forms.CharField(max_length=100, help_text="What the key is for, e.g. “Zapier”.")
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are created by the workspace's owners and admins; support can only look and revoke.
+    """Keys are issued by the workspace's owners and admins, or by support acting as one of them.
 
     Neither the secret (never stored) nor its hash is ever shown.
     """
@@ -88,14 +102,42 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Issue a key through the service and show its secret once; nothing else ever shows it."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = IssueApiKeyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                key, plaintext = api_key_create_by_staff(
+                    staff_user=request.user,
+                    workspace=form.cleaned_data["workspace"],
+                    acting_as=form.cleaned_data["acting_as"],
+                    name=form.cleaned_data["name"],
+                )
+            except (NotAllowed, ValueError) as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                self.log_addition(request, key, [{"added": {}}])
+                context = {**self.admin_site.each_context(request), "opts": self.model._meta, "key": key}
+                response = TemplateResponse(
+                    request, "admin/workspaces/apikey/issued.html", {**context, "plaintext": plaintext}
+                )
+                response["Cache-Control"] = "no-store"
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Issue an API key",
+        }
+        return TemplateResponse(request, "admin/workspaces/apikey/issue.html", context)
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_staff and request.user.has_perm("workspaces.change_apikey")

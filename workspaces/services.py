@@ -37,6 +37,27 @@ def _require_key_manager(*, user: AbstractBaseUser, workspace: Workspace) -> Non
 def api_key_create(*, user: AbstractBaseUser, workspace: Workspace, name: str) -> tuple[ApiKey, str]:
     """A new key for the workspace, acting as `user`; the plaintext is returned once and never stored."""
     _require_key_manager(user=user, workspace=workspace)
+    return _issue_key(workspace=workspace, name=name, acting_as=user)
+
+
+def api_key_create_by_staff(
+    *, staff_user: AbstractBaseUser, workspace: Workspace, acting_as: AbstractBaseUser, name: str
+) -> tuple[ApiKey, str]:
+    """Support issues a key for a workspace; it acts as one of the workspace's owners or admins.
+
+    A key always acts as a member, so it never holds more rights than that
+    member has, and it stops working if they leave the workspace.
+    """
+    if not (staff_user.is_active and staff_user.is_staff and staff_user.has_perm("workspaces.add_apikey")):
+        raise NotAllowed("Only support staff with permission to add API keys can issue them.")
+    try:
+        _require_key_manager(user=acting_as, workspace=workspace)
+    except NotAllowed:
+        raise NotAllowed(f"{acting_as} is not an owner or admin of {workspace}; a key must act as one.") from None
+    return _issue_key(workspace=workspace, name=name, acting_as=acting_as)
+
+
+def _issue_key(*, workspace: Workspace, name: str, acting_as: AbstractBaseUser) -> tuple[ApiKey, str]:
     name = name.strip()
     if not name:
         raise ValueError("Give the key a name.")
@@ -50,7 +71,7 @@ def api_key_create(*, user: AbstractBaseUser, workspace: Workspace, name: str) -
                     name=name[:100],
                     key_id=key_id,
                     secret_hash=_hash_key(plaintext),
-                    created_by=user,
+                    created_by=acting_as,
                 )
         except IntegrityError:
             continue
