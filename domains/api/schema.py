@@ -28,6 +28,14 @@ WORKSPACE_PARAMETERS = [
         description="Session users: the workspace's public id (ws_...). Defaults to your first workspace by name. "
         "With an API key it may only name the key's own workspace.",
     ),
+    # Every operation is throttled per key, so every one may answer 429 with this header.
+    OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=[429],
+        description="Seconds to wait before trying again.",
+    ),
 ]
 
 

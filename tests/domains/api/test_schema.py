@@ -46,3 +46,9 @@ def test_the_docs_page_serves_swagger_ui_from_local_assets(client):
     page = response.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn." not in page and "unpkg" not in page
+
+
+def test_every_429_documents_its_retry_after_header(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "Retry-After" in operation["responses"]["429"].get("headers", {}), f"{method} {path}"
