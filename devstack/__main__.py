@@ -7,7 +7,7 @@ from pathlib import Path
 from devstack.stack import PROCFILE, ROOT, Ports, Stack
 
 TRY_IT = """
-  VE.AI custom domains is running. Ctrl-C stops everything.
+  VE.AI custom domains is starting; the processes' logs follow. Ctrl-C stops everything.
 
   1. Sign in:       http://127.0.0.1:{web}/   as alice / ve-demo-2026   (bob: read-only member; charlie: another workspace)
   2. Add a domain:  gallery.client-domain.com  — its page shows the CNAME target to publish
