@@ -226,15 +226,17 @@ def main() -> None:
         signal.alarm(0)
         server.stop()
     figures["total_seconds"] = round(time.monotonic() - total, 1)
-    figures["goals_met"] = {
-        "reconcile_le_120s": figures["reconcile_seconds"] <= 120,
-        "db_side_le_10s": figures["reconcile_db_side_seconds"] <= 10,
-        "parallel_not_slower": figures["parallel_items_per_s"] >= figures["naive_items_per_s"],
-    }
+    goals = [
+        figures["reconcile_seconds"] <= 120,
+        figures["reconcile_db_side_seconds"] <= 10,
+        figures["parallel_items_per_s"] >= figures["naive_items_per_s"],
+    ]
+    # The JSON line holds numbers only: 1 when every goal is met.
+    figures["goals_met"] = int(all(goals))
     say(
         f"goals: reconcile {figures['reconcile_seconds']}s <= 120s, database side "
         f"{figures['reconcile_db_side_seconds']}s <= 10s, parallel {figures['parallel_items_per_s']} >= naive "
-        f"{figures['naive_items_per_s']} items/s: {'met' if all(figures['goals_met'].values()) else 'NOT met'}"
+        f"{figures['naive_items_per_s']} items/s: {'met' if all(goals) else 'NOT met'}"
     )
     print(json.dumps(figures, sort_keys=True), flush=True)
 
