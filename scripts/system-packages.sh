@@ -9,7 +9,8 @@ missing=()
 for program in "${want[@]}"; do
   case "$program" in
     redis-server) command -v redis-server >/dev/null || missing+=(redis-server) ;;
-    chromium) command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium) ;;
+    # Fonts too, so the screenshots the browser tests save show real text.
+    chromium) command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium fonts-liberation) ;;
     postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql) ;;
     *) echo "system-packages.sh: unknown program $program" >&2; exit 2 ;;
   esac
