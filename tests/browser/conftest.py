@@ -45,7 +45,9 @@ def browser() -> Iterator:
     if not os.path.exists(CHROMIUM):
         missing = f"{CHROMIUM} is not installed (Debian package chromium; `make test` installs it)"
         # A laptop without it skips; CI must never pass by skipping.
-        pytest.fail(missing) if os.environ.get("CI") else pytest.skip(missing)
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
