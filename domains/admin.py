@@ -84,12 +84,12 @@ class SuspendForm(forms.Form):
     )
 
 
-def _run(modeladmin, request, queryset, verb: str, call) -> None:
-    """Apply `call(domain)` to each selected domain; report what worked and each refusal."""
+def _run(modeladmin, request, queryset, verb: str, service, **arguments) -> None:
+    """Call a staff service on each selected domain; report what worked and each refusal."""
     done = 0
     for domain in queryset.select_related("workspace"):
         try:
-            call(domain)
+            service(staff_user=request.user, domain=domain, **arguments)
             done += 1
         except (DomainError, Domain.DoesNotExist) as exc:
             modeladmin.message_user(request, f"{domain.hostname}: {exc or 'no longer exists'}", messages.WARNING)
@@ -232,56 +232,26 @@ class DomainAdmin(admin.ModelAdmin):
 
     @admin.action(description="Check DNS now", permissions=["manage"])
     def check_now(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Checked",
-            lambda d: services.domain_check_by_staff(staff_user=request.user, domain=d),
-        )
+        _run(self, request, queryset, "Checked", services.domain_check_by_staff)
 
     @admin.action(description="Resync to edge", permissions=["manage"])
     def resync_to_edge(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Resynced",
-            lambda d: services.domain_resync_edge(staff_user=request.user, domain=d),
-        )
+        _run(self, request, queryset, "Resynced", services.domain_resync_edge)
 
     @admin.action(description="Unsuspend (back to pending)", permissions=["manage"])
     def unsuspend(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Unsuspended",
-            lambda d: services.domain_unsuspend(staff_user=request.user, domain=d),
-        )
+        _run(self, request, queryset, "Unsuspended", services.domain_unsuspend)
 
     @admin.action(description="Retry failed domains (back to pending)", permissions=["manage"])
     def retry(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Retried",
-            lambda d: services.domain_retry_by_staff(staff_user=request.user, domain=d),
-        )
+        _run(self, request, queryset, "Retried", services.domain_retry_by_staff)
 
     @admin.action(description="Suspend (asks for a reason)", permissions=["manage"])
     def suspend(self, request, queryset):
         form = SuspendForm(request.POST if "confirm" in request.POST else None)
         if "confirm" in request.POST and form.is_valid():
             reason = form.cleaned_data["reason"]
-            _run(
-                self,
-                request,
-                queryset,
-                "Suspended",
-                lambda d: services.domain_suspend(staff_user=request.user, domain=d, reason=reason),
-            )
+            _run(self, request, queryset, "Suspended", services.domain_suspend, reason=reason)
             return None
         context = {
             **self.admin_site.each_context(request),

@@ -185,10 +185,6 @@ def _classify(exc: Exception) -> Exception:
 # --- Items ----------------------------------------------------------------------
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def build_item(*, hostname: str, workspace_id: str, version: int, state: str, now: datetime | None = None) -> dict:
     """The DynamoDB item for one hostname; tombstones carry a TTL a few days ahead."""
     if state not in (STATE_SERVE, STATE_GONE):
@@ -229,14 +225,6 @@ def put_item(*, hostname: str, workspace_id: str, version: int, state: str) -> W
     except (BotoCoreError, OSError) as exc:
         raise _classify(exc) from exc
     return WriteResult.WRITTEN
-
-
-def put_serve(*, hostname: str, workspace_id: str, version: int) -> WriteResult:
-    return put_item(hostname=hostname, workspace_id=workspace_id, version=version, state=STATE_SERVE)
-
-
-def put_tombstone(*, hostname: str, workspace_id: str, version: int) -> WriteResult:
-    return put_item(hostname=hostname, workspace_id=workspace_id, version=version, state=STATE_GONE)
 
 
 def get_item(hostname: str) -> dict | None:

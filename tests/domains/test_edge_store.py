@@ -6,7 +6,7 @@ import pytest
 
 from domains import edge_store
 from domains.edge_store import EdgeStoreUnavailable, WriteResult
-from tests.fixtures.dynamodb import free_port
+from tests.fixtures.processes import free_port
 
 
 def put(host="gallery.client-domain.com", version=10, state="serve", workspace="ws_a"):

@@ -9,7 +9,7 @@ from domains import edge_sync, selectors, services
 from domains.models import Domain, DomainStatus, EdgeOutbox
 from portal.celery import app as celery_app
 from tests.factories import DomainFactory, WorkspaceFactory
-from tests.fixtures.dynamodb import free_port
+from tests.fixtures.processes import free_port
 
 pytestmark = pytest.mark.postgres
 

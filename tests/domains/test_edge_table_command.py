@@ -38,7 +38,7 @@ def test_create_makes_the_table_the_edge_needs(fresh_table):
 
 def test_create_twice_is_harmless(fresh_table):
     run("create")
-    edge_store.put_serve(hostname="kept.client-domain.com", workspace_id="ws_a", version=1)
+    edge_store.put_item(hostname="kept.client-domain.com", workspace_id="ws_a", version=1, state="serve")
     out = run("create")
     assert "already exists" in out and "matches" in out
     assert fresh_table.item("kept.client-domain.com")["workspace_id"] == "ws_a"

@@ -13,7 +13,8 @@ from edge_function.cache import EdgeCache
 from edge_function.config import validate
 from edge_function.handler import EdgeHandler
 from edge_function.replicas import ReplicaReader, boto3_client_factory
-from tests.fixtures.dynamodb import create_edge_table, dynamodb_client, free_port
+from tests.fixtures.dynamodb import create_edge_table, dynamodb_client
+from tests.fixtures.processes import free_port
 
 ORIGIN_DOMAIN = "main.d1a2b3c4.amplifyapp.com"
 
