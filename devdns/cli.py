@@ -9,7 +9,11 @@
     python -m devdns latency 20                                  (every answer, in ms)
     python -m devdns clear
 
-The state file is --state, else $DEVDNS_STATE, else var/devdns.json.
+The state file is --state, else $DEVDNS_STATE, else var/devdns.json (relative
+to the working directory: the one `make run` uses when run from the checkout).
+
+Exit status: 0 done; 1 `remove` matched nothing, or the state file cannot be
+read or written; 2 bad input (a usage line and the reason on stderr).
 """
 
 from __future__ import annotations
@@ -22,25 +26,37 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TextIO
 
-from devdns.store import RECORD_TYPES, Fault, Store
+from devdns.store import RECORD_TYPES, Fault, StateFileError, Store
 
 DEFAULT_STATE = "var/devdns.json"
+STATE_ENV = "DEVDNS_STATE"
+
+
+def default_state() -> str:
+    return os.environ.get(STATE_ENV) or DEFAULT_STATE
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m devdns", description="Edit the records and faults of devdns.")
-    add_arguments(parser, default_state=os.environ.get("DEVDNS_STATE", DEFAULT_STATE))
-    return parser
-
-
-def add_arguments(parser: argparse.ArgumentParser, *, default_state: str) -> None:
-    """The options and sub-commands, also added to the `manage.py devdns` parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m devdns",
+        description="Edit the records and faults of devdns, the loopback DNS server.",
+    )
     parser.add_argument(
         "--state",
-        default=default_state,
-        help="state file shared with the server (default: %(default)s)",
+        default=default_state(),
+        help=f"state file shared with the server (default: ${STATE_ENV}, else {DEFAULT_STATE}; now %(default)s)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{add,remove,list,fault,latency,clear}")
 
     add = commands.add_parser("add", help="add a record")
     add.add_argument("name")
@@ -51,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_state: str) -> Non
         metavar="value",
         help="several values make one multi-string TXT",
     )
-    add.add_argument("--ttl", type=int, default=60)
+    add.add_argument("--ttl", type=_non_negative, default=60)
 
     remove = commands.add_parser("remove", help="remove records of a name")
     remove.add_argument("name")
@@ -63,43 +79,44 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_state: str) -> Non
 
     fault = commands.add_parser("fault", help="make the server misbehave for one name")
     fault.add_argument("name")
-    fault.add_argument("--latency", type=int, default=0, metavar="MS", help="delay answers")
+    fault.add_argument("--latency", type=_non_negative, default=0, metavar="MS", help="delay answers")
     for flag in ("servfail", "timeout", "refused", "truncate"):
         fault.add_argument(f"--{flag}", action="store_true")
     fault.add_argument("--clear", action="store_true", help="answer normally again")
 
     latency = commands.add_parser("latency", help="delay every answer")
-    latency.add_argument("ms", type=int)
+    latency.add_argument("ms", type=_non_negative)
 
     commands.add_parser("clear", help="remove all records, faults and latency")
+    return parser
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    """Carry out parsed arguments; shared with the Django `manage.py devdns` wrapper."""
+    """Carry out parsed arguments; the exit status. Raises ValueError on bad input."""
     store = Store(args.state)
     if args.command == "add":
         value = args.values if args.type == "TXT" else _single(args.values, args.type)
         record = store.add(args.name, args.type, value, ttl=args.ttl)
-        _say(out, f"added {record.name} {record.ttl} {record.type} {record.value}")
+        print(f"added {record.name} {record.ttl} {record.type} {record.value}", file=out)
     elif args.command == "remove":
         value = None
         if args.values:
             value = args.values if args.type == "TXT" else _single(args.values, args.type)
         removed = store.remove(args.name, args.type, value)
-        _say(out, f"removed {removed} record{'s' if removed != 1 else ''}")
+        print(f"removed {removed} record{'s' if removed != 1 else ''}", file=out)
         return 0 if removed else 1
     elif args.command == "list":
         state = store.load()
         if args.json:
-            _say(out, json.dumps(state.to_json(), indent=2))
+            print(json.dumps(state.to_json(), indent=2), file=out)
             return 0
         for r in sorted(state.records, key=lambda r: (r.name, r.type, r.value)):
-            _say(out, f"{r.name} {r.ttl} {r.type} {r.value}")
+            print(f"{r.name} {r.ttl} {r.type} {r.value}", file=out)
         for name, f in sorted(state.faults.items()):
             active = ", ".join(f"{k}={v}" for k, v in asdict(f).items() if v)
-            _say(out, f"fault {name}: {active}")
+            print(f"fault {name}: {active}", file=out)
         if state.latency_ms:
-            _say(out, f"latency {state.latency_ms} ms on every answer")
+            print(f"latency {state.latency_ms} ms on every answer", file=out)
     elif args.command == "fault":
         fault = (
             Fault()
@@ -113,31 +130,29 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             )
         )
         store.set_fault(args.name, fault)
-        _say(out, f"fault for {args.name}: {'cleared' if fault.is_noop else fault}")
+        print(f"fault for {args.name}: {'cleared' if fault.is_noop else fault}", file=out)
     elif args.command == "latency":
         store.set_latency(args.ms)
-        _say(out, f"latency {args.ms} ms on every answer")
+        print(f"latency {args.ms} ms on every answer", file=out)
     elif args.command == "clear":
         store.clear()
-        _say(out, "cleared all records, faults and latency")
+        print("cleared all records, faults and latency", file=out)
     return 0
-
-
-def _say(out: TextIO, line: str) -> None:
-    # write() rather than print(): Django's OutputWrapper adds its own newline.
-    out.write(line + "\n")
 
 
 def _single(values: Sequence[str], rdtype: str) -> str:
     if len(values) != 1:
-        raise ValueError(f"a {rdtype} record takes exactly one value")
+        raise ValueError(f"a {rdtype} record takes exactly one value, not {len(values)}")
     return values[0]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # bad usage: argparse prints it and exits 2
     try:
         return run(args)
+    except (StateFileError, OSError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
-        parser.error(str(exc))
+        parser.error(str(exc))  # exits 2

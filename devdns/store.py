@@ -121,6 +121,10 @@ def normalize_value(rdtype: str, value: str | Sequence[str]) -> str:
     return text.lower() if rdtype in ("CNAME", "NS") else text
 
 
+class StateFileError(ValueError):
+    """The state file exists but cannot be read as a devdns state."""
+
+
 class Store:
     """Reads and atomically rewrites one devdns state file."""
 
@@ -128,11 +132,18 @@ class Store:
         self.path = Path(path)
 
     def load(self) -> State:
+        """The current state; an empty one when the file does not exist yet."""
         try:
             with self.path.open(encoding="utf-8") as f:
-                return State.from_json(json.load(f))
+                data = json.load(f)
         except FileNotFoundError:
             return State()
+        except (OSError, ValueError) as exc:
+            raise StateFileError(f"cannot read the state file {self.path}: {exc}") from exc
+        try:
+            return State.from_json(data)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise StateFileError(f"{self.path} is not a devdns state file: {exc!r}") from exc
 
     def records(self) -> list[Record]:
         return list(self.load().records)

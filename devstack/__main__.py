@@ -1,6 +1,7 @@
 """`make run`: the whole stack locally, offline. Ctrl-C stops everything."""
 
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ TRY_IT = """
   1. Sign in:       http://127.0.0.1:{web}/   as alice / ve-demo-2026   (bob: read-only member; charlie: another workspace)
   2. Add a domain:  gallery.client-domain.com  — its page shows the CNAME target to publish
   3. Publish it on the local DNS:
-       .venv/bin/python manage.py devdns add gallery.client-domain.com CNAME <target from the page>
+       {devdns_add}
   4. Watch the page turn Active (checked every 15 s while pending; or press "Check now")
   5. Request it through the local CloudFront:
        curl -H 'Host: gallery.client-domain.com' http://127.0.0.1:{edge}/
@@ -25,7 +26,11 @@ TRY_IT = """
 def main() -> None:
     stack = Stack(ports=Ports.from_environment(), var_dir=Path(os.environ.get("VAR_DIR", ROOT / "var")))
     stack.prepare()
-    print(TRY_IT.format(web=stack.ports.web, edge=stack.ports.edge), flush=True)
+    devdns_add = shlex.join([".venv/bin/python", *stack.devdns_args("add", "gallery.client-domain.com", "CNAME")])
+    print(
+        TRY_IT.format(web=stack.ports.web, edge=stack.ports.edge, devdns_add=f"{devdns_add} <target from the page>"),
+        flush=True,
+    )
     env = stack.environment()
     os.chdir(ROOT)
     os.execve(sys.executable, [sys.executable, "-m", "honcho", "start", "-f", str(PROCFILE)], env)

@@ -6,6 +6,7 @@ Shared by the end-to-end test and the record-to-live benchmark.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -14,7 +15,6 @@ import urllib.request
 
 import requests
 
-from devdns.store import Store
 from devstack.stack import ROOT, Ports, Stack
 
 
@@ -69,8 +69,19 @@ class PortalSession:
 
 
 def publish(stack: Stack, name: str, rtype: str, value: str) -> None:
-    """What the tenant does at their DNS provider, on the stack's loopback DNS server."""
-    Store(stack.devdns_state).add(name, rtype, value)
+    """What the tenant does at their DNS provider, on the stack's loopback DNS server:
+    the `python -m devdns add` command the try-it block prints, run from the checkout."""
+    env = {k: v for k, v in os.environ.items() if k != "DEVDNS_STATE"}  # a fresh shell
+    result = subprocess.run(
+        [sys.executable, *stack.devdns_args("add", name, rtype, value)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"python -m devdns add {name} {rtype} {value} failed: {result.stderr}")
 
 
 def through_edge(stack: Stack, hostname: str) -> tuple[int, dict | None]:

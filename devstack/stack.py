@@ -59,6 +59,13 @@ class Stack:
     def devdns_state(self) -> Path:
         return self.var_dir / "devdns.json"
 
+    def devdns_args(self, *args: str) -> list[str]:
+        """`python -m devdns ARGS` as a person runs it from the checkout, in a shell without
+        $DEVDNS_STATE: --state only when the state is not the CLI's default var/devdns.json."""
+        default = (ROOT / "var" / "devdns.json").resolve()
+        state = [] if self.devdns_state.resolve() == default else ["--state", str(self.devdns_state)]
+        return ["-m", "devdns", *state, *args]
+
     def environment(self) -> dict[str, str]:
         p = self.ports
         env = {

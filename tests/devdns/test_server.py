@@ -1,7 +1,5 @@
 """devdns over the network: what a DNS client sees."""
 
-import subprocess
-import sys
 import threading
 import time
 
@@ -106,26 +104,6 @@ def test_a_removed_record_is_gone_at_once(dns_server):
     assert dns_server.remove("gallery.client.com") == 1
 
     assert ask(dns_server, "gallery.client.com", "A").rcode() == dns.rcode.NXDOMAIN
-
-
-def test_a_record_added_by_the_cli_in_another_process_is_answered(dns_server):
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devdns",
-            "--state",
-            str(dns_server.store.path),
-            "add",
-            "gallery.client.com",
-            "A",
-            "203.0.113.9",
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-    assert texts(ask(dns_server, "gallery.client.com", "A").answer) == ["203.0.113.9"]
 
 
 def test_a_truncate_fault_sends_only_the_tc_bit_over_udp_and_everything_over_tcp(
