@@ -37,6 +37,7 @@ sys.path.insert(0, ROOT)
 from edge_function.cache import EdgeCache
 from edge_function.config import validate
 from edge_function.handler import EdgeHandler
+from edgelocal.events import custom_origin, request_event
 from tests.fixtures.dynamodb import (
     FAKE_AWS_ENV,
     create_edge_table,
@@ -50,51 +51,16 @@ ORIGIN = "main.d1a2b3c4.amplifyapp.com"
 
 
 def make_event(host: str = HOST) -> dict:
-    return {
-        "Records": [
-            {
-                "cf": {
-                    "config": {
-                        "distributionDomainName": "d111111abcdef8.cloudfront.net",
-                        "distributionId": "EDFDVBD6EXAMPLE",
-                        "eventType": "origin-request",
-                        "requestId": "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
-                    },
-                    "request": {
-                        "clientIp": "203.0.113.178",
-                        "headers": {
-                            "host": [{"key": "Host", "value": host}],
-                            "user-agent": [{"key": "User-Agent", "value": "Mozilla/5.0"}],
-                            "accept": [{"key": "Accept", "value": "text/html"}],
-                            "accept-encoding": [{"key": "Accept-Encoding", "value": "gzip, br"}],
-                            "x-forwarded-for": [{"key": "X-Forwarded-For", "value": "203.0.113.178"}],
-                            "via": [
-                                {
-                                    "key": "Via",
-                                    "value": "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)",
-                                }
-                            ],
-                        },
-                        "method": "GET",
-                        "origin": {
-                            "custom": {
-                                "customHeaders": {},
-                                "domainName": ORIGIN,
-                                "keepaliveTimeout": 5,
-                                "path": "",
-                                "port": 443,
-                                "protocol": "https",
-                                "readTimeout": 30,
-                                "sslProtocols": ["TLSv1.2"],
-                            }
-                        },
-                        "querystring": "",
-                        "uri": "/",
-                    },
-                }
-            }
-        ]
-    }
+    """A browser's page request for ``host``, as CloudFront hands it to the function."""
+    return request_event(
+        [
+            ("Host", host),
+            ("User-Agent", "Mozilla/5.0"),
+            ("Accept", "text/html"),
+            ("Accept-Encoding", "gzip, br"),
+        ],
+        origin=custom_origin(ORIGIN),
+    )
 
 
 # -- the comparison handlers ------------------------------------------------------

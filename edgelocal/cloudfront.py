@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import urllib.parse
-import uuid
 from http.server import BaseHTTPRequestHandler
 
 from ._http import (
@@ -38,66 +37,25 @@ from ._http import (
     default_secret,
     require_loopback,
 )
+from .events import custom_origin, request_event
 
 DEFAULT_EDGE_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "edge_config.json")
-DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
-
-
-def build_event(
-    *,
-    method: str,
-    path: str,
-    headers: list[tuple[str, str]],
-    client_ip: str,
-    origin: urllib.parse.SplitResult,
-    secret_header: str,
-    secret: str,
-) -> dict:
-    uri, _, querystring = path.partition("?")
-    cf_headers: dict[str, list[dict]] = {}
-    for key, value in headers:
-        if key.lower() in HOP_BY_HOP:
-            continue
-        cf_headers.setdefault(key.lower(), []).append({"key": key, "value": value})
-    cf_headers.setdefault("x-forwarded-for", []).append({"key": "X-Forwarded-For", "value": client_ip})
-    cf_headers["via"] = [{"key": "Via", "value": f"2.0 {uuid.uuid4().hex}.cloudfront.net (CloudFront)"}]
-    return {
-        "Records": [
-            {
-                "cf": {
-                    "config": {
-                        "distributionDomainName": DISTRIBUTION_DOMAIN,
-                        "distributionId": "EDGELOCAL",
-                        "eventType": "origin-request",
-                        "requestId": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
-                    },
-                    "request": {
-                        "clientIp": client_ip,
-                        "headers": cf_headers,
-                        "method": method,
-                        "querystring": querystring,
-                        "uri": uri or "/",
-                        "origin": {
-                            "custom": {
-                                "customHeaders": {secret_header: [{"key": secret_header, "value": secret}]},
-                                "domainName": origin.hostname,
-                                "keepaliveTimeout": 5,
-                                "path": origin.path.rstrip("/"),
-                                "port": origin.port or (443 if origin.scheme == "https" else 80),
-                                "protocol": origin.scheme,
-                                "readTimeout": 30,
-                                "sslProtocols": ["TLSv1.2"],
-                            }
-                        },
-                    },
-                }
-            }
-        ]
-    }
 
 
 def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: str = SECRET_HEADER):
-    origin = urllib.parse.urlsplit(origin_url)
+    target = urllib.parse.urlsplit(origin_url)
+
+    def origin() -> dict:
+        # A fresh one per event: a handler may rewrite the origin of its request.
+        return custom_origin(
+            target.hostname,
+            protocol=target.scheme,
+            port=target.port,
+            path=target.path,
+            custom_headers=[(secret_header, secret)],
+        )
+
+    origin()  # an origin URL that is not http(s) fails here, at start, rather than on each request
     # Lambda runs one event at a time per container; so does this stand-in.
     invoke_lock = threading.Lock()
 
@@ -112,14 +70,15 @@ def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: st
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            event = build_event(
+            uri, _, querystring = self.path.partition("?")
+            event = request_event(
+                [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP],
+                origin=origin(),
                 method=self.command,
-                path=self.path,
-                headers=list(self.headers.items()),
+                uri=uri,
+                querystring=querystring,
                 client_ip=self.client_address[0],
-                origin=origin,
-                secret_header=secret_header,
-                secret=secret,
+                distribution_id="EDGELOCAL",
             )
             try:
                 with invoke_lock:

@@ -1,5 +1,6 @@
-"""Helpers for edge-function tests: CloudFront events of the documented shape,
-a controllable clock, and per-test tables on the session's moto server."""
+"""Helpers for edge-function tests: CloudFront events (from edgelocal.events, the
+builder the local CloudFront and the benchmarks use too), a controllable clock,
+and per-test tables on the session's moto server."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from edge_function.cache import EdgeCache
 from edge_function.config import validate
 from edge_function.handler import EdgeHandler
 from edge_function.replicas import ReplicaReader, boto3_client_factory
+from edgelocal import events
 from tests.fixtures.dynamodb import create_edge_table, dynamodb_client
 from tests.fixtures.processes import free_port
 
@@ -28,62 +30,19 @@ def origin_request(
     querystring: str = "",
     s3_origin: bool = False,
 ) -> dict:
-    """A CloudFront request event as the Lambda@Edge docs show it: header keys
-    lowercased, each a list of {key, value} keeping the viewer's spelling."""
-    headers: dict[str, list[dict]] = {}
-    pairs = ([("Host", host)] if host is not None else []) + [
-        ("User-Agent", "curl/8.5.0"),
-        ("Accept", "*/*"),
-        *extra_headers,
-    ]
-    for key, value in pairs:
-        headers.setdefault(key.lower(), []).append({"key": key, "value": value})
-    request: dict = {
-        "clientIp": "203.0.113.178",
-        "headers": headers,
-        "method": "GET",
-        "querystring": querystring,
-        "uri": uri,
-    }
+    """A curl-like request for ``host`` (None: no Host header) as CloudFront hands it
+    to the function, bound for the Amplify origin (or an S3 bucket)."""
+    headers = [*([("Host", host)] if host is not None else []), ("User-Agent", "curl/8.5.0"), ("Accept", "*/*")]
+    origin = None
     if event_type == "origin-request":
-        if s3_origin:
-            request["origin"] = {
-                "s3": {
-                    "authMethod": "none",
-                    "customHeaders": {},
-                    "domainName": "ve-gallery-assets.s3.amazonaws.com",
-                    "path": "",
-                    "region": "us-east-1",
-                }
-            }
-        else:
-            request["origin"] = {
-                "custom": {
-                    "customHeaders": {"x-origin-secret": [{"key": "X-Origin-Secret", "value": "s3cret"}]},
-                    "domainName": ORIGIN_DOMAIN,
-                    "keepaliveTimeout": 5,
-                    "path": "",
-                    "port": 443,
-                    "protocol": "https",
-                    "readTimeout": 30,
-                    "sslProtocols": ["TLSv1.2"],
-                }
-            }
-    return {
-        "Records": [
-            {
-                "cf": {
-                    "config": {
-                        "distributionDomainName": "d111111abcdef8.cloudfront.net",
-                        "distributionId": "EDFDVBD6EXAMPLE",
-                        "eventType": event_type,
-                        "requestId": "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
-                    },
-                    "request": request,
-                }
-            }
-        ]
-    }
+        origin = (
+            events.s3_origin("ve-gallery-assets.s3.amazonaws.com")
+            if s3_origin
+            else events.custom_origin(ORIGIN_DOMAIN, custom_headers=[("X-Origin-Secret", "s3cret")])
+        )
+    return events.request_event(
+        [*headers, *extra_headers], origin=origin, event_type=event_type, uri=uri, querystring=querystring
+    )
 
 
 def header(request: dict, name: str) -> list[str]:
