@@ -28,22 +28,25 @@ from domains.errors import (
 from domains.forms import DomainAddForm, DomainDeleteForm
 from domains.models import Domain, DomainStatus
 from workspaces.models import Workspace
-from workspaces.selectors import membership_for, workspaces_for_user
+from workspaces.roles import can_manage, membership_of, require_manager
+from workspaces.selectors import workspaces_for_user
 from workspaces.session import current_workspace, switch_workspace
 
 # How often an open domain page asks for its status while it is still changing.
 POLL_INTERVAL_MS = 3000
-MANAGERS_ONLY = "Only the workspace's owners and admins can change its domains; ask one of them."
+# Completes "Only the workspace's owners and admins can …" on the 403 page.
+MANAGE_DOMAINS = "change its domains; ask one of them"
 
 
 def _can_manage(request: HttpRequest, workspace: Workspace) -> bool:
-    membership = membership_for(user=request.user, workspace=workspace)
-    return bool(membership and membership.can_manage_domains)
+    return can_manage(membership_of(user=request.user, workspace=workspace))
 
 
 def _require_manager(request: HttpRequest, workspace: Workspace) -> None:
-    if not _can_manage(request, workspace):
-        raise PermissionDenied(MANAGERS_ONLY)
+    try:
+        require_manager(user=request.user, workspace=workspace, action=MANAGE_DOMAINS)
+    except NotAllowed as refusal:
+        raise PermissionDenied(str(refusal)) from None
 
 
 def _domain_or_404(request: HttpRequest, domain_id) -> Domain:

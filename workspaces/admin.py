@@ -2,14 +2,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
 
-from domains.errors import NotAllowed
-from domains.models import Domain
 from portal.admin import ReadOnlyTabularInline
 from workspaces.models import MANAGING_ROLES, ApiKey, Membership, Workspace
+from workspaces.roles import NotAllowed, is_support_staff
 from workspaces.services import api_key_create_by_staff, api_key_revoke
 
 
@@ -17,19 +15,6 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
-
-
-class DomainInline(ReadOnlyTabularInline):
-    model = Domain
-    fields = ["hostname_link", "status", "last_check_outcome", "created_at"]
-    readonly_fields = fields
-    ordering = ["hostname"]
-
-    @admin.display(description="hostname")
-    def hostname_link(self, domain: Domain) -> str:
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:domains_domain_change", args=[domain.pk]), domain.hostname
-        )
 
 
 class ApiKeyInline(ReadOnlyTabularInline):
@@ -40,27 +25,20 @@ class ApiKeyInline(ReadOnlyTabularInline):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "public_id", "member_count", "domain_count", "created_at"]
+    """Workspaces with their members and keys; domains/admin_workspace.py adds the domains."""
+
+    list_display = ["name", "public_id", "member_count", "created_at"]
     search_fields = ["name", "public_id"]
     readonly_fields = ["public_id", "created_at"]
-    inlines = [MembershipInline, DomainInline, ApiKeyInline]
+    inlines = [MembershipInline, ApiKeyInline]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(member_count=Count("memberships", distinct=True), domain_count=Count("domains", distinct=True))
-        )
+        # distinct: other apps annotate counts over their own joins on top of this one.
+        return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))
 
     @admin.display(description="members", ordering="member_count")
     def member_count(self, workspace: Workspace) -> int:
         return workspace.member_count
-
-    @admin.display(description="domains", ordering="domain_count")
-    def domain_count(self, workspace: Workspace) -> int:
-        return workspace.domain_count
 
 
 class ActiveFilter(admin.SimpleListFilter):
@@ -140,7 +118,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/workspaces/apikey/issue.html", context)
 
     def has_revoke_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff and request.user.has_perm("workspaces.change_apikey")
+        return is_support_staff(request.user, permission="workspaces.change_apikey")
 
     @admin.display(description="key")
     def display_prefix(self, key: ApiKey) -> str:

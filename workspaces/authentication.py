@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
-from workspaces.models import Membership
+from workspaces.roles import membership_of
 from workspaces.services import api_key_authenticate, api_key_touch
 
 
@@ -29,7 +29,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_authenticate(plaintext)
         if key is None or key.created_by is None or not key.created_by.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
-        membership = Membership.objects.filter(user=key.created_by, workspace=key.workspace).first()
+        membership = membership_of(user=key.created_by, workspace=key.workspace)
         if membership is None:
             raise exceptions.AuthenticationFailed(_("This API key's creator is no longer a member of its workspace."))
         membership.workspace = key.workspace  # share the loaded row

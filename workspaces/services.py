@@ -10,33 +10,30 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from domains.errors import NotAllowed
-from workspaces.models import (
-    API_KEY_PREFIX,
-    ApiKey,
-    IdempotencyRecord,
-    Membership,
-    Workspace,
+from workspaces.models import API_KEY_PREFIX, ApiKey, IdempotencyRecord, Workspace
+from workspaces.roles import (
+    NotAllowed,
+    can_manage,
+    is_support_staff,
+    membership_of,
+    require_manager,
+    require_support_staff,
 )
 
 # last_used_at is a hint for people, not an audit log: one write a minute per key at most.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 IDEMPOTENCY_TTL = timedelta(hours=24)
+# Completes the refusal "Only the workspace's owners and admins can …".
+MANAGE_KEYS = "manage its API keys"
 
 
 def _hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
-def _require_key_manager(*, user: AbstractBaseUser, workspace: Workspace) -> None:
-    membership = Membership.objects.filter(user=user, workspace=workspace).first() if user.is_authenticated else None
-    if membership is None or not membership.can_manage_domains:
-        raise NotAllowed("Only the workspace's owners and admins can manage its API keys.")
-
-
 def api_key_create(*, user: AbstractBaseUser, workspace: Workspace, name: str) -> tuple[ApiKey, str]:
     """A new key for the workspace, acting as `user`; the plaintext is returned once and never stored."""
-    _require_key_manager(user=user, workspace=workspace)
+    require_manager(user=user, workspace=workspace, action=MANAGE_KEYS)
     return _issue_key(workspace=workspace, name=name, acting_as=user)
 
 
@@ -48,12 +45,9 @@ def api_key_create_by_staff(
     A key always acts as a member, so it never holds more rights than that
     member has, and it stops working if they leave the workspace.
     """
-    if not (staff_user.is_active and staff_user.is_staff and staff_user.has_perm("workspaces.add_apikey")):
-        raise NotAllowed("Only support staff with permission to add API keys can issue them.")
-    try:
-        _require_key_manager(user=acting_as, workspace=workspace)
-    except NotAllowed:
-        raise NotAllowed(f"{acting_as} is not an owner or admin of {workspace}; a key must act as one.") from None
+    require_support_staff(staff_user, permission="workspaces.add_apikey", action="add API keys")
+    if not can_manage(membership_of(user=acting_as, workspace=workspace)):
+        raise NotAllowed(f"{acting_as} is not an owner or admin of {workspace}; a key must act as one.")
     return _issue_key(workspace=workspace, name=name, acting_as=acting_as)
 
 
@@ -81,9 +75,8 @@ def _issue_key(*, workspace: Workspace, name: str, acting_as: AbstractBaseUser) 
 
 def api_key_revoke(*, user: AbstractBaseUser, key: ApiKey) -> ApiKey:
     """Stop a key working at once. Support staff with the change permission may revoke any key."""
-    is_staff = user.is_active and user.is_staff and user.has_perm("workspaces.change_apikey")
-    if not is_staff:
-        _require_key_manager(user=user, workspace=key.workspace)
+    if not is_support_staff(user, permission="workspaces.change_apikey"):
+        require_manager(user=user, workspace=key.workspace, action=MANAGE_KEYS)
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=key.revoked_at)

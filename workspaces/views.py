@@ -6,9 +6,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from domains.errors import NotAllowed
 from workspaces.models import ApiKey
-from workspaces.selectors import api_keys_for, membership_for
+from workspaces.roles import NotAllowed, can_manage, membership_of
+from workspaces.selectors import api_keys_for
 from workspaces.services import api_key_create, api_key_revoke
 from workspaces.session import current_workspace
 
@@ -17,12 +17,16 @@ def _context(request: HttpRequest) -> dict:
     workspace = current_workspace(request)
     if workspace is None:
         raise Http404("You are not a member of any workspace.")
-    membership = membership_for(user=request.user, workspace=workspace)
     return {
         "workspace": workspace,
-        "can_manage": bool(membership and membership.can_manage_domains),
+        "can_manage": can_manage(membership_of(user=request.user, workspace=workspace)),
         "keys": api_keys_for(workspace=workspace),
     }
+
+
+def _refused(request: HttpRequest, context: dict, refusal: NotAllowed) -> HttpResponse:
+    # The page again with the reason on it: the person stays where the keys are.
+    return render(request, "workspaces/api_keys.html", {**context, "error": str(refusal)}, status=403)
 
 
 @login_required
@@ -36,8 +40,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             return render(request, "workspaces/api_keys.html", context, status=400)
         try:
             key, plaintext = api_key_create(user=request.user, workspace=context["workspace"], name=name)
-        except NotAllowed as exc:
-            return render(request, "workspaces/api_keys.html", {**context, "error": str(exc)}, status=403)
+        except NotAllowed as refusal:
+            return _refused(request, context, refusal)
         # Rendered, not redirected: the plaintext must not travel through the session or a URL.
         response = render(request, "workspaces/api_keys.html", {**context, "new_key": key, "plaintext": plaintext})
         response["Cache-Control"] = "no-store"
@@ -52,7 +56,7 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=key_id, workspace=context["workspace"])
     try:
         api_key_revoke(user=request.user, key=key)
-    except NotAllowed as exc:
-        return render(request, "workspaces/api_keys.html", {**context, "error": str(exc)}, status=403)
+    except NotAllowed as refusal:
+        return _refused(request, context, refusal)
     messages.success(request, f"Revoked “{key.name}”: it stops working at once.")
     return redirect("workspaces:api_keys")

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from domains.errors import NotAllowed
 from workspaces.models import ApiKey
+from workspaces.roles import NotAllowed
 from workspaces.services import api_key_create, api_key_revoke
 
 pytestmark = pytest.mark.postgres

@@ -3,8 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from domains.errors import NotAllowed
 from workspaces.models import ApiKey
+from workspaces.roles import NotAllowed
 from workspaces.services import api_key_create_by_staff
 
 pytestmark = pytest.mark.django_db
