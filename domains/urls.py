@@ -13,5 +13,4 @@ urlpatterns = [
     path("domains/<uuid:domain_id>/check/", views.domain_check_now, name="check"),
     path("domains/<uuid:domain_id>/retry/", views.domain_retry, name="retry"),
     path("domains/<uuid:domain_id>/delete/", views.domain_delete, name="delete"),
-    path("workspace/", views.workspace_switch, name="switch_workspace"),
 ]

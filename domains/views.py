@@ -270,13 +270,3 @@ def domain_delete(request: HttpRequest, domain_id) -> HttpResponse:
         {"domain": domain, "form": form},
         status=400 if form.errors else 200,
     )
-
-
-@login_required
-@require_POST
-def workspace_switch(request: HttpRequest) -> HttpResponse:
-    workspace = switch_workspace(request, request.POST.get("workspace"))
-    if workspace is None:
-        raise Http404("No such workspace.")
-    messages.info(request, f"Now showing {workspace.name}.")
-    return redirect("domains:list")

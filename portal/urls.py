@@ -11,6 +11,6 @@ urlpatterns = [
     path("api/v1/", include("domains.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("workspace/api-keys/", include("workspaces.urls")),
+    path("workspace/", include("workspaces.urls")),
     path("", include("domains.urls")),
 ]

@@ -1,4 +1,4 @@
-"""The workspace's API keys page, mounted at /workspace/api-keys/."""
+"""The workspace pages, mounted at /workspace/: the switcher and the API keys page."""
 
 from django.urls import path
 
@@ -6,6 +6,7 @@ from workspaces import views
 
 app_name = "workspaces"
 urlpatterns = [
-    path("", views.api_keys, name="api_keys"),
-    path("<int:key_id>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
+    path("", views.workspace_switch, name="switch"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<int:key_id>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
 ]

@@ -1,5 +1,6 @@
-"""The workspace's API keys page: owners and admins create and revoke keys; members see the list."""
+"""The workspace pages: the switcher, and the API keys page (owners and admins create and revoke keys; members see the list)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,7 +11,18 @@ from workspaces.models import ApiKey
 from workspaces.roles import NotAllowed, can_manage, membership_of
 from workspaces.selectors import api_keys_for
 from workspaces.services import api_key_create, api_key_revoke
-from workspaces.session import current_workspace
+from workspaces.session import current_workspace, switch_workspace
+
+
+@login_required
+@require_POST
+def workspace_switch(request: HttpRequest) -> HttpResponse:
+    workspace = switch_workspace(request, request.POST.get("workspace"))
+    if workspace is None:
+        raise Http404("No such workspace.")
+    messages.info(request, f"Now showing {workspace.name}.")
+    # The home page (the domains list), now showing the chosen workspace.
+    return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 def _context(request: HttpRequest) -> dict:

@@ -144,7 +144,7 @@ class TestDomainList:
         assert 'id="workspace-select"' in html(first)
         token = first.cookies["csrftoken"].value
         switched = client.post(
-            reverse("domains:switch_workspace"),
+            reverse("workspaces:switch"),
             {"workspace": studio.pk, "csrfmiddlewaretoken": token},
             follow=True,
         )
@@ -153,7 +153,7 @@ class TestDomainList:
         assert "photos.zeta-studio.com" in html(client.get("/"))  # kept in the session
 
     def test_nobody_switches_into_a_workspace_they_are_not_in(self, charlie, acme):
-        response = signed_in(charlie).post(reverse("domains:switch_workspace"), {"workspace": acme.pk})
+        response = signed_in(charlie).post(reverse("workspaces:switch"), {"workspace": acme.pk})
         assert response.status_code == 404
 
     def test_a_person_in_one_workspace_sees_its_name_without_a_switcher(self, alice):

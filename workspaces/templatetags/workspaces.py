@@ -1,4 +1,4 @@
-"""Template tags of the tenant web UI's layout."""
+"""Template tags for the page layout: which workspace the person is acting for."""
 
 from django import template
 
@@ -8,7 +8,7 @@ from workspaces.session import current_workspace
 register = template.Library()
 
 
-@register.inclusion_tag("_workspace_switcher.html", takes_context=True)
+@register.inclusion_tag("workspaces/_switcher.html", takes_context=True)
 def workspace_switcher(context) -> dict:
     """The current workspace's name, and a switcher when the user has several."""
     request = context["request"]
