@@ -2,8 +2,12 @@
 
 Reads are scoped through the selectors (another workspace's domain is a 404);
 every write goes through a service, which checks the role again (a member's
-POST is a 403 even though the buttons are not shown to them).
+POST is a 403 even though the buttons are not shown to them). The services'
+refusals reach the person through one mapping, `shows_refusals`.
 """
+
+from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,16 +23,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from domains import presenters, selectors, services
 from domains.errors import (
     CheckRateLimited,
+    DomainError,
     HostnameTaken,
     InvalidHostname,
-    InvalidTransition,
-    NotAllowed,
     WorkspaceLimitReached,
 )
 from domains.forms import DomainAddForm, DomainDeleteForm
 from domains.models import Domain, DomainStatus
 from workspaces.models import Workspace
-from workspaces.roles import can_manage, membership_of, require_manager
+from workspaces.roles import NotAllowed, can_manage, membership_of, require_manager
 from workspaces.selectors import workspaces_for_user
 from workspaces.session import current_workspace, switch_workspace
 
@@ -38,15 +41,38 @@ POLL_INTERVAL_MS = 3000
 MANAGE_DOMAINS = "change its domains; ask one of them"
 
 
+def shows_refusals(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The one mapping from the services' refusals to what the person sees.
+
+    NotAllowed is the 403 page with its reason. A rate-limited check is a
+    warning with the wait, and any other DomainError an error message, both
+    back on the domain's page (the list when the view has no domain). The add
+    form shows its own refusals on the hostname field instead.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotAllowed as refusal:
+            raise PermissionDenied(str(refusal)) from None
+        except CheckRateLimited as refusal:
+            messages.warning(request, f"Checked a moment ago; try again in {refusal.retry_after_seconds} s.")
+        except DomainError as refusal:
+            messages.error(request, str(refusal))
+        if "domain_id" in kwargs:
+            return redirect("domains:detail", domain_id=kwargs["domain_id"])
+        return redirect("domains:list")
+
+    return wrapped
+
+
 def _can_manage(request: HttpRequest, workspace: Workspace) -> bool:
     return can_manage(membership_of(user=request.user, workspace=workspace))
 
 
 def _require_manager(request: HttpRequest, workspace: Workspace) -> None:
-    try:
-        require_manager(user=request.user, workspace=workspace, action=MANAGE_DOMAINS)
-    except NotAllowed as refusal:
-        raise PermissionDenied(str(refusal)) from None
+    require_manager(user=request.user, workspace=workspace, action=MANAGE_DOMAINS)
 
 
 def _domain_or_404(request: HttpRequest, domain_id) -> Domain:
@@ -126,6 +152,7 @@ def domain_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@shows_refusals
 def domain_add(request: HttpRequest) -> HttpResponse:
     workspace = current_workspace(request)
     if workspace is None:
@@ -139,10 +166,8 @@ def domain_add(request: HttpRequest) -> HttpResponse:
                 workspace=workspace,
                 hostname=form.cleaned_data["hostname"],
             )
-        except NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from None
-        except (InvalidHostname, WorkspaceLimitReached, HostnameTaken) as exc:
-            form.add_error("hostname", str(exc))
+        except (InvalidHostname, WorkspaceLimitReached, HostnameTaken) as refusal:
+            form.add_error("hostname", str(refusal))
         else:
             messages.success(
                 request,
@@ -208,57 +233,43 @@ def domain_status(request: HttpRequest, domain_id) -> JsonResponse:
 
 @login_required
 @require_POST
+@shows_refusals
 def domain_check_now(request: HttpRequest, domain_id) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     _require_manager(request, domain.workspace)
-    try:
-        check = services.domain_check_now(user=request.user, domain=domain)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from None
-    except CheckRateLimited as exc:
-        messages.warning(request, f"Checked a moment ago; try again in {exc.retry_after_seconds} s.")
-    except InvalidTransition as exc:
-        messages.error(request, str(exc))
-    else:
-        domain.refresh_from_db()
-        described = presenters.describe_check(check)
-        messages.info(
-            request,
-            f"Checked just now: {described['headline']} Status: {domain.get_status_display()}.",
-        )
+    check = services.domain_check_now(user=request.user, domain=domain)
+    domain.refresh_from_db()
+    described = presenters.describe_check(check)
+    messages.info(
+        request,
+        f"Checked just now: {described['headline']} Status: {domain.get_status_display()}.",
+    )
     return redirect("domains:detail", domain_id=domain.pk)
 
 
 @login_required
 @require_POST
+@shows_refusals
 def domain_retry(request: HttpRequest, domain_id) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     _require_manager(request, domain.workspace)
-    try:
-        services.domain_retry(user=request.user, domain=domain)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from None
-    except InvalidTransition as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            "Checking again: the domain is pending and will go live as soon as the record is found.",
-        )
+    services.domain_retry(user=request.user, domain=domain)
+    messages.success(
+        request,
+        "Checking again: the domain is pending and will go live as soon as the record is found.",
+    )
     return redirect("domains:detail", domain_id=domain.pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@shows_refusals
 def domain_delete(request: HttpRequest, domain_id) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     _require_manager(request, domain.workspace)
     form = DomainDeleteForm(request.POST or None, domain=domain)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.domain_delete(user=request.user, domain=domain)
-        except NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from None
+        services.domain_delete(user=request.user, domain=domain)
         messages.success(
             request,
             f"{domain.display_hostname} was deleted; it stops serving your workspace within minutes.",

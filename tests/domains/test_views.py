@@ -419,6 +419,14 @@ class TestActions:
         response = signed_in(alice).post(action_url("check", gallery), follow=True)
         assert "try again in 7 s" in text(response)
 
+    def test_an_action_the_status_does_not_allow_is_explained_on_the_domains_page(self, alice, gallery):
+        response = signed_in(alice).post(action_url("retry", gallery), follow=True)  # pending, not failed
+        assert response.redirect_chain == [(detail_url(gallery), 302)]
+        assert 'class="message message-error"' in html(response)
+        assert "retried" in text(response)
+        gallery.refresh_from_db()
+        assert gallery.status == DomainStatus.PENDING
+
     def test_check_now_shows_the_result(self, alice, gallery, monkeypatch):
         def verified(*, user, domain):
             services.domain_transition(
