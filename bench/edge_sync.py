@@ -32,6 +32,7 @@ from tests.fixtures.dynamodb import (
     FAKE_AWS_ENV,
     create_edge_table,
     dynamodb_client,
+    load_items,
     start_moto_server,
 )
 
@@ -64,7 +65,8 @@ def setup_django(tmp: Path, endpoint: str, table: str) -> None:
 
 
 def bench_delivery(count: int, workers: int) -> dict:
-    from domains import edge_sync
+    from domains.edge import delivery
+    from domains.edge.states import EdgeState
     from domains.models import EdgeOutbox
 
     def rows(prefix: str) -> list[EdgeOutbox]:
@@ -74,7 +76,7 @@ def bench_delivery(count: int, workers: int) -> dict:
                     hostname=f"{prefix}{i}.client-domain.com",
                     workspace_public_id="ws_bench",
                     version=1_000 + i,
-                    state="serve",
+                    state=EdgeState.SERVE,
                 )
                 for i in range(count)
             ],
@@ -85,13 +87,13 @@ def bench_delivery(count: int, workers: int) -> dict:
     naive_rows = rows("naive")
     started = time.monotonic()
     for row in naive_rows:
-        edge_sync.edge_deliver(outbox_id=row.pk)
+        delivery.edge_deliver(outbox_id=row.pk)
     naive_seconds = time.monotonic() - started
     say(f"delivery, naive loop:      {count} rows in {naive_seconds:6.1f}s = {count / naive_seconds:7.0f} items/s")
 
     parallel_rows = rows("parallel")
     started = time.monotonic()
-    report = edge_sync.edge_deliver_many(rows=parallel_rows, workers=workers)
+    report = delivery.edge_deliver_many(rows=parallel_rows, workers=workers)
     parallel_seconds = time.monotonic() - started
     say(
         f"delivery, parallel ({workers:>2}):   {count} rows in {parallel_seconds:6.1f}s = "
@@ -102,7 +104,7 @@ def bench_delivery(count: int, workers: int) -> dict:
 
     # Redelivering the same burst: every conditional write fails, nothing changes.
     started = time.monotonic()
-    again = edge_sync.edge_deliver_many(rows=parallel_rows, workers=workers)
+    again = delivery.edge_deliver_many(rows=parallel_rows, workers=workers)
     again_seconds = time.monotonic() - started
     assert again.superseded == count, again
     say(f"delivery, same burst again: all {again.superseded} superseded in {again_seconds:.1f}s")
@@ -118,7 +120,9 @@ def bench_delivery(count: int, workers: int) -> dict:
 def bench_reconcile(count: int, drift: float, segments: int) -> dict:
     from django.conf import settings
 
-    from domains import edge_store, edge_sync
+    from domains.edge import reconcile
+    from domains.edge import store as edge_store
+    from domains.edge.states import EdgeState
     from domains.models import Domain, DomainStatus, EdgeOutbox
     from workspaces.models import Workspace
 
@@ -153,25 +157,25 @@ def bench_reconcile(count: int, drift: float, segments: int) -> dict:
         workspace_id = "ws_wrong" if i < missing_n + stale_n else domain.workspace.public_id
         items.append(
             edge_store.build_item(
-                hostname=domain.hostname, workspace_id=workspace_id, version=domain.edge_version, state="serve"
+                hostname=domain.hostname, workspace_id=workspace_id, version=domain.edge_version, state=EdgeState.SERVE
             )
         )
     for i in range(extra_n):
         items.append(
             edge_store.build_item(
-                hostname=f"extra{i}.client-domain.com", workspace_id="ws_gone", version=5, state="serve"
+                hostname=f"extra{i}.client-domain.com", workspace_id="ws_gone", version=5, state=EdgeState.SERVE
             )
         )
     started = time.monotonic()
-    edge_store.batch_load(items, workers=8)
+    load_items(dynamodb_client(settings.DYNAMODB_ENDPOINT_URL), settings.DYNAMODB_TABLE, items)
     say(f"table: {len(items)} items loaded with BatchWriteItem in {time.monotonic() - started:.1f}s")
 
     started = time.monotonic()
-    expected = edge_sync.expected_items()
+    expected = reconcile.expected_items()
     db_seconds = time.monotonic() - started
     say(f"reconcile, database side:  expected set of {len(expected)} built in {db_seconds:.2f}s")
 
-    report = edge_sync.edge_reconcile(segments=segments)
+    report = reconcile.edge_reconcile(segments=segments)
     say(f"reconcile, whole:          {report.summary()}")
     say(
         f"reconcile, split:          scan {report.scan_seconds:.1f}s, database {report.db_seconds:.2f}s, "
@@ -180,7 +184,7 @@ def bench_reconcile(count: int, drift: float, segments: int) -> dict:
     assert (report.missing, report.stale, report.extra) == (missing_n, stale_n, extra_n), report
     assert report.failed == 0
 
-    after = edge_sync.edge_reconcile(segments=segments, dry_run=True)
+    after = reconcile.edge_reconcile(segments=segments, dry_run=True)
     say(f"reconcile, again (dry):    drift {after.drift} in {after.seconds:.1f}s")
     assert after.drift == 0
     return {

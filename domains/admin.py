@@ -13,19 +13,14 @@ from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from domains import edge_store, selectors, services
-from domains.errors import DomainError
+from domains import selectors, services
+from domains.edge import store as edge_store
+from domains.edge.states import EdgeSync
+from domains.errors import DomainError, NotAllowed
 from domains.models import Domain, DomainCheck, DomainEvent, EdgeOutbox
 from portal.admin import ReadOnlyTabularInline
 
 RECENT_ROWS = 20
-
-EDGE_STATE_CHOICES = [
-    ("serving", "Serving"),
-    ("not_served", "Not served"),
-    ("syncing", "Syncing"),
-    ("sync_failed", "Sync failed"),
-]
 
 
 class EdgeStateFilter(admin.SimpleListFilter):
@@ -33,10 +28,10 @@ class EdgeStateFilter(admin.SimpleListFilter):
     parameter_name = "edge_state"
 
     def lookups(self, request, model_admin):
-        return EDGE_STATE_CHOICES
+        return EdgeSync.choices
 
     def queryset(self, request, queryset):
-        if self.value() in dict(EDGE_STATE_CHOICES):
+        if self.value() in EdgeSync.values:
             return queryset.filter(edge_state=self.value())
         return queryset
 
@@ -91,7 +86,7 @@ def _run(modeladmin, request, queryset, verb: str, service, **arguments) -> None
         try:
             service(staff_user=request.user, domain=domain, **arguments)
             done += 1
-        except (DomainError, Domain.DoesNotExist) as exc:
+        except (DomainError, NotAllowed, Domain.DoesNotExist) as exc:
             modeladmin.message_user(request, f"{domain.hostname}: {exc or 'no longer exists'}", messages.WARNING)
     if done:
         modeladmin.message_user(request, f"{verb} {done} domain{'s' if done != 1 else ''}.", messages.SUCCESS)
@@ -169,7 +164,8 @@ class DomainAdmin(admin.ModelAdmin):
 
     @admin.display(description="edge state", ordering="edge_state")
     def edge_state_display(self, domain: Domain) -> str:
-        return dict(EDGE_STATE_CHOICES).get(getattr(domain, "edge_state", None) or "", "—")
+        state = getattr(domain, "edge_state", None)
+        return EdgeSync(state).label if state in EdgeSync.values else "—"
 
     @admin.display(description="what the edge sees")
     def edge_panel(self, domain: Domain) -> str:
@@ -179,7 +175,7 @@ class DomainAdmin(admin.ModelAdmin):
         expected = {
             "host": domain.hostname,
             "workspace_id": domain.workspace.public_id,
-            "state": "serve" if domain.is_servable else ("gone" if domain.edge_version else "(no item)"),
+            "state": status["expected_item_state"] or "(no item)",
             "version": domain.edge_version or "—",
         }
         try:

@@ -1,6 +1,11 @@
-"""Errors the domain services raise; every interface maps them to its own shape."""
+"""Errors the domain services raise; every interface maps them to its own shape.
+
+NotAllowed (a role refusal) belongs to workspaces.roles and is re-exported here
+for the services' callers.
+"""
 
 from domains.hostnames import InvalidHostname
+from workspaces.roles import NotAllowed
 
 __all__ = [
     "DomainError",
@@ -15,10 +20,6 @@ __all__ = [
 
 class DomainError(Exception):
     """Base for refusals a person can act on; the message is shown to them."""
-
-
-class NotAllowed(DomainError):
-    """The acting user's role does not allow this action."""
 
 
 class WorkspaceLimitReached(DomainError):

@@ -2,26 +2,17 @@
 
 import base64
 import secrets
-import time
 import uuid
 
 from django.conf import settings
 from django.db import models
 
+from domains.edge.states import EdgeState
+
 
 def new_domain_token() -> str:
     """128 random bits as 26 lowercase base32 characters: a valid DNS label."""
     return base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=").lower()
-
-
-def next_edge_version(current: int) -> int:
-    """A version greater than `current` and than any earlier domain's for the same hostname.
-
-    Versions are microsecond timestamps (bumped by one when two changes land in
-    the same microsecond), so a hostname deleted and added again keeps growing
-    versions without the database remembering the deleted row.
-    """
-    return max(current + 1, time.time_ns() // 1000)
 
 
 class DomainStatus(models.TextChoices):
@@ -145,11 +136,6 @@ class DomainCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain_id} {self.outcome} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
-
-
-class EdgeState(models.TextChoices):
-    SERVE = "serve", "Serve"
-    GONE = "gone", "Gone"
 
 
 class EdgeOutbox(models.Model):

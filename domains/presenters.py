@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from domains.edge.states import EdgeSync
 from domains.hostnames import registrable_domain
 from domains.models import (
     SERVABLE_STATUSES,
@@ -24,7 +25,7 @@ from domains.models import (
 # Statuses whose page keeps refreshing its status block: something is expected
 # to change soon without the tenant doing anything in the portal.
 LIVE_STATUSES = frozenset({DomainStatus.PENDING, DomainStatus.MISCONFIGURED})
-LIVE_EDGE_STATES = frozenset({"syncing"})
+LIVE_EDGE_STATES = frozenset({EdgeSync.SYNCING})
 
 STATUS_TEXT = {
     DomainStatus.PENDING: "Waiting for DNS: create the DNS record shown below. We check automatically and the domain goes live as soon as the record is found.",
@@ -35,10 +36,10 @@ STATUS_TEXT = {
 }
 
 EDGE_TEXT = {
-    "serving": "Serving visitors",
-    "not_served": "Not served",
-    "syncing": "Going live at the edge…",
-    "sync_failed": "Edge update delayed, retrying",
+    EdgeSync.SERVING: "Serving visitors",
+    EdgeSync.NOT_SERVED: "Not served",
+    EdgeSync.SYNCING: "Going live at the edge…",
+    EdgeSync.SYNC_FAILED: "Edge update delayed, retrying",
 }
 
 OUTCOME_HEADLINE = {
@@ -115,7 +116,7 @@ def status_text(status: str) -> str:
 
 def edge_text(edge_state: str | None, status: str | None = None) -> str:
     """What the edge does with the domain, when that adds to its status."""
-    if edge_state == "not_served" and status not in SERVABLE_STATUSES:
+    if edge_state == EdgeSync.NOT_SERVED and status not in SERVABLE_STATUSES:
         return ""  # a pending or failed domain is obviously not served
     return EDGE_TEXT.get(edge_state or "", "")
 

@@ -1,4 +1,7 @@
-"""Reads shared by the web UI, the API and the admin, always scoped to a workspace."""
+"""Reads shared by the web UI, the API and the admin, always scoped to a workspace.
+
+The edge-state reads live with the edge (domains.edge.status) and are offered here too.
+"""
 
 import uuid
 
@@ -6,8 +9,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from domains.edge.status import annotate_edge_state, domain_edge_status
 from domains.models import Domain, DomainCheck, DomainEvent
 from workspaces.models import Workspace
+
+__all__ = [
+    "annotate_edge_state",
+    "domain_checks",
+    "domain_edge_status",
+    "domain_events",
+    "domain_get",
+    "domain_last_check",
+    "domain_list",
+]
 
 
 def domain_list(*, user: AbstractBaseUser, workspace: Workspace) -> QuerySet[Domain]:
@@ -35,69 +49,3 @@ def domain_checks(*, domain: Domain) -> QuerySet[DomainCheck]:
 
 def domain_last_check(*, domain: Domain) -> DomainCheck | None:
     return domain_checks(domain=domain).first()
-
-
-# --- Edge sync state ------------------------------------------------------------
-
-EDGE_SERVING = "serving"
-EDGE_NOT_SERVED = "not_served"
-EDGE_SYNCING = "syncing"
-EDGE_SYNC_FAILED = "sync_failed"
-
-
-def _newest_outbox(field: str):
-    from django.db.models import OuterRef, Subquery
-
-    from domains.models import EdgeOutbox
-
-    return Subquery(
-        EdgeOutbox.objects.filter(hostname=OuterRef("hostname")).order_by("-version", "-id").values(field)[:1]
-    )
-
-
-def annotate_edge_state(queryset: QuerySet[Domain]) -> QuerySet[Domain]:
-    """Annotate each domain with `edge_state` from its newest outbox row, in the same query.
-
-    serving: the newest change (serve) reached the edge; not_served: nothing
-    served, or its tombstone landed; syncing: the newest change is on its way;
-    sync_failed: delivering it failed at least once and is being retried.
-    """
-    from django.db.models import Case, CharField, Value, When
-
-    queryset = queryset.annotate(
-        edge_outbox_state=_newest_outbox("state"),
-        edge_outbox_delivered_at=_newest_outbox("delivered_at"),
-        edge_outbox_attempts=_newest_outbox("attempts"),
-    )
-    return queryset.annotate(
-        edge_state=Case(
-            When(edge_outbox_state__isnull=True, then=Value(EDGE_NOT_SERVED)),
-            When(edge_outbox_delivered_at__isnull=False, edge_outbox_state="serve", then=Value(EDGE_SERVING)),
-            When(edge_outbox_delivered_at__isnull=False, then=Value(EDGE_NOT_SERVED)),
-            When(edge_outbox_attempts__gt=0, then=Value(EDGE_SYNC_FAILED)),
-            default=Value(EDGE_SYNCING),
-            output_field=CharField(),
-        )
-    )
-
-
-def domain_edge_status(*, domain: Domain) -> dict:
-    """What the edge should serve for one domain and whether it got there (no DynamoDB call)."""
-    from domains.models import EdgeOutbox
-
-    row = EdgeOutbox.objects.filter(hostname=domain.hostname).order_by("-version", "-id").first()
-    if row is None:
-        state = EDGE_NOT_SERVED
-    elif row.delivered_at is not None:
-        state = EDGE_SERVING if row.state == "serve" else EDGE_NOT_SERVED
-    else:
-        state = EDGE_SYNC_FAILED if row.attempts else EDGE_SYNCING
-    return {
-        "state": state,
-        "version": row.version if row else domain.edge_version,
-        "edge_item_state": row.state if row else None,
-        "delivered_at": row.delivered_at if row else None,
-        "last_error": row.last_error if row else "",
-        "attempts": row.attempts if row else 0,
-        "next_attempt_at": row.next_attempt_at if row else None,
-    }

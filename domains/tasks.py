@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.conf import settings
 
-from domains import edge_sync, services
+from domains import services
+from domains.edge import delivery, reconcile
 from domains.enqueue import enqueue_on_commit
 
 # --- Edge outbox ----------------------------------------------------------------
@@ -12,22 +13,22 @@ from domains.enqueue import enqueue_on_commit
 @shared_task(name="domains.edge_deliver", ignore_result=True)
 def edge_deliver(outbox_id: int) -> None:
     """Deliver one outbox row right after its transaction committed; failures wait for the sweep."""
-    edge_sync.edge_deliver(outbox_id=outbox_id)
+    delivery.edge_deliver(outbox_id=outbox_id)
 
 
 @shared_task(name="domains.edge_sweep", ignore_result=True)
 def edge_sweep() -> None:
-    edge_sync.edge_sweep()
+    delivery.edge_sweep()
 
 
 @shared_task(name="domains.edge_reconcile", ignore_result=True)
 def edge_reconcile() -> None:
-    edge_sync.edge_reconcile()
+    reconcile.edge_reconcile()
 
 
 @shared_task(name="domains.edge_outbox_prune", ignore_result=True)
 def edge_outbox_prune() -> int:
-    return edge_sync.edge_outbox_prune()
+    return delivery.edge_outbox_prune()
 
 
 # --- DNS checks -----------------------------------------------------------------
@@ -43,7 +44,7 @@ def dispatch_due_checks() -> int:
         if ids:
             # A batch that cannot be queued keeps its claims until the lease
             # runs out, then the next dispatch claims it again.
-            enqueue_on_commit(check_domains, [str(pk) for pk in ids], count=len(ids))
+            enqueue_on_commit(check_domains.name, [str(pk) for pk in ids], count=len(ids))
             queued += len(ids)
         if len(ids) < size:
             break

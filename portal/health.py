@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_celery_beat.models import PeriodicTask
 
-from domains import edge_store
+from domains.edge import store as edge_store
 
 BEAT_STALE_AFTER = timedelta(minutes=2)
 

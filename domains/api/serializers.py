@@ -5,10 +5,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from domains.edge.states import EdgeSync
 from domains.models import ActorKind, Domain, DomainCheck, DomainEvent, DomainStatus
 from domains.presenters import dns_records
-
-EDGE_STATES = ["serving", "not_served", "syncing", "sync_failed"]
 
 
 class RecordSerializer(serializers.Serializer):
@@ -89,7 +88,7 @@ class DomainSerializer(serializers.ModelSerializer):
     def get_records(self, domain: Domain):
         return RecordSerializer(dns_records(domain, apex_addresses=settings.EDGE_APEX_ADDRESSES), many=True).data
 
-    @extend_schema_field(serializers.ChoiceField(choices=EDGE_STATES, allow_null=True))
+    @extend_schema_field(serializers.ChoiceField(choices=EdgeSync.values, allow_null=True))
     def get_edge_state(self, domain: Domain) -> str | None:
         return getattr(domain, "edge_state", None)
 

@@ -4,7 +4,7 @@ import hashlib
 import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -33,14 +33,6 @@ from domains.api.serializers import (
 from domains.errors import DomainError
 from domains.models import Domain, DomainStatus
 from workspaces import services as workspace_services
-
-try:
-    from domains.selectors import annotate_edge_state
-except ImportError:  # the edge-sync selectors have not landed: no edge state yet
-
-    def annotate_edge_state(queryset: QuerySet) -> QuerySet:
-        return queryset.annotate(edge_state=Value(None, output_field=CharField()))
-
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -128,7 +120,7 @@ class DomainViewSet(viewsets.GenericViewSet):
     # --- reads ----------------------------------------------------------------
 
     def get_queryset(self) -> QuerySet[Domain]:
-        return annotate_edge_state(selectors.domain_list(user=self.request.user, workspace=self.workspace))
+        return selectors.annotate_edge_state(selectors.domain_list(user=self.request.user, workspace=self.workspace))
 
     def get_domain(self) -> Domain:
         try:

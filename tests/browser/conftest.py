@@ -16,7 +16,7 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from django.test import Client
 
-from domains import services, tasks
+from domains import enqueue, tasks
 from domains.dns import get_checker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -123,8 +123,11 @@ def portal(live_server, browser, dns_server, settings, monkeypatch) -> Iterator[
     # No broker: work queued after commit is dropped (the edge copy is not under
     # test here, and adding a domain must not check it behind the test's back),
     # except the dispatcher's batches, which the test runs inline as a worker would.
-    monkeypatch.setattr(services, "enqueue_on_commit", lambda task, *args, **fields: None)
-    monkeypatch.setattr(tasks, "enqueue_on_commit", lambda task, *args, **fields: task.run(*args))
+    def publish(task_name: str, args: tuple) -> None:
+        if task_name == tasks.check_domains.name:
+            tasks.check_domains.run(*args)
+
+    monkeypatch.setattr(enqueue, "_publish", publish)
 
     portal = Portal(live_server, browser, dns_server)
     httpd = live_server.thread.httpd

@@ -200,7 +200,7 @@ class TestWhatTheEdgeSees:
         assert acme.public_id in page and "differs" in page
 
     def test_an_unreachable_endpoint_is_shown_not_raised(self, as_support, acme, edge_table, settings):
-        from domains import edge_store
+        from domains.edge import store as edge_store
         from tests.fixtures.processes import free_port
 
         settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"

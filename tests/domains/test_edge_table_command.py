@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from django.core.management import CommandError, call_command
 
-from domains import edge_store
+from domains.edge import store as edge_store
 
 
 def run(*args) -> str:

@@ -5,7 +5,6 @@ import time
 import pytest
 
 from domains import enqueue
-from domains.tasks import check_domain
 
 
 @pytest.fixture
@@ -31,12 +30,12 @@ def test_a_broker_that_is_down_is_logged_and_then_left_alone_for_a_while(
     broker_down, django_capture_on_commit_callbacks, caplog
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        enqueue.enqueue_on_commit(check_domain, "first", host="a.client-domain.com")
+        enqueue.enqueue_on_commit("domains.check_domain", "first", host="a.client-domain.com")
     assert "could not queue domains.check_domain" in caplog.text
     assert "Connection refused" in caplog.text
 
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
-        enqueue.enqueue_on_commit(check_domain, "second", host="b.client-domain.com")
+        enqueue.enqueue_on_commit("domains.check_domain", "second", host="b.client-domain.com")
     assert time.monotonic() - started < 0.2
     assert "leaving domains.check_domain to the periodic sweep" in caplog.text

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from domains import edge_store
+from domains.edge import store as edge_store
 
 
 class Command(BaseCommand):

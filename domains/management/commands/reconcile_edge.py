@@ -4,8 +4,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from domains import edge_store
-from domains.edge_sync import edge_reconcile
+from domains.edge import store as edge_store
+from domains.edge.reconcile import edge_reconcile
 
 
 class Command(BaseCommand):

@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 
 from domains import services
+from domains.edge.states import EdgeState
 from domains.errors import HostnameTaken, InvalidHostname, InvalidTransition, NotAllowed, WorkspaceLimitReached
-from domains.models import Domain, DomainEvent, DomainStatus, EdgeOutbox, EdgeState
+from domains.models import Domain, DomainEvent, DomainStatus, EdgeOutbox
 from tests.factories import DomainFactory
 
 pytestmark = pytest.mark.postgres

@@ -6,7 +6,7 @@ bounded retries. Item writes are conditional on the version so a late or
 repeated delivery can never overwrite a newer state.
 
 The item shape is the contract with edge_function/:
-    host (S, key), workspace_id (S), version (N), state (S: serve|gone),
+    host (S, key), workspace_id (S), version (N), state (S: an EdgeState),
     updated_at (S, ISO), expires_at (N, tombstones only: DynamoDB TTL).
 """
 
@@ -35,10 +35,9 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
-logger = logging.getLogger(__name__)
+from domains.edge.states import EdgeState
 
-STATE_SERVE = "serve"
-STATE_GONE = "gone"
+logger = logging.getLogger(__name__)
 
 # Error codes that mean "try again later", as opposed to a request that is wrong.
 RETRYABLE_CODES = frozenset(
@@ -187,7 +186,7 @@ def _classify(exc: Exception) -> Exception:
 
 def build_item(*, hostname: str, workspace_id: str, version: int, state: str, now: datetime | None = None) -> dict:
     """The DynamoDB item for one hostname; tombstones carry a TTL a few days ahead."""
-    if state not in (STATE_SERVE, STATE_GONE):
+    if state not in EdgeState.values:
         raise ValueError(f"unknown edge state {state!r}")
     now = now or datetime.now(UTC)
     item = {
@@ -197,7 +196,7 @@ def build_item(*, hostname: str, workspace_id: str, version: int, state: str, no
         "state": {"S": state},
         "updated_at": {"S": now.isoformat(timespec="seconds").replace("+00:00", "Z")},
     }
-    if state == STATE_GONE:
+    if state == EdgeState.GONE:
         expires = now + timedelta(days=settings.EDGE_TOMBSTONE_DAYS)
         item["expires_at"] = {"N": str(int(expires.timestamp()))}
     return item
@@ -235,14 +234,6 @@ def get_item(hostname: str) -> dict | None:
         raise _classify(exc) from exc
     raw = response.get("Item")
     return EdgeItem.from_dynamodb(raw).as_dict() if raw else None
-
-
-def delete_item(hostname: str) -> None:
-    """Unconditional delete: for tests and hand repair only, never for delivery."""
-    try:
-        get_client().delete_item(TableName=_table(), Key={"host": {"S": hostname}})
-    except (BotoCoreError, ClientError, OSError) as exc:
-        raise _classify(exc) from exc
 
 
 def scan_items(*, segments: int | None = None, page_size: int | None = None) -> Iterator[EdgeItem]:
@@ -304,22 +295,6 @@ def scan_items(*, segments: int | None = None, page_size: int | None = None) -> 
                         finished += 1
                 except queue.Empty:
                     continue
-
-
-def batch_load(items: list[dict], *, workers: int = 8) -> None:
-    """Unconditional BatchWriteItem of raw items (benchmarks and fixtures only)."""
-    client = get_client()
-    table = _table()
-
-    def write(chunk: list[dict]) -> None:
-        request = {table: [{"PutRequest": {"Item": item}} for item in chunk]}
-        while request:
-            response = client.batch_write_item(RequestItems=request)
-            request = response.get("UnprocessedItems") or {}
-
-    chunks = [items[i : i + 25] for i in range(0, len(items), 25)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(write, chunks))
 
 
 # --- The table ------------------------------------------------------------------

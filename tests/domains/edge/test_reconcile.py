@@ -5,7 +5,9 @@ import json
 import pytest
 from django.core.management import call_command
 
-from domains import edge_store, edge_sync, services
+from domains import services
+from domains.edge import delivery, reconcile
+from domains.edge import store as edge_store
 from domains.models import Domain, DomainStatus, EdgeOutbox
 from tests.factories import DomainFactory, WorkspaceFactory
 
@@ -18,7 +20,7 @@ def served(workspace, hostname):
     domain = services.domain_transition(
         domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="test"
     )
-    edge_sync.edge_sweep(grace_seconds=0)
+    delivery.edge_sweep(grace_seconds=0)
     return domain
 
 
@@ -42,13 +44,13 @@ def corrupted(edge_table, acme, charlie_studio):
 def test_a_table_in_sync_has_no_drift(edge_table, acme):
     for i in range(3):
         served(acme, f"ok{i}.client-domain.com")
-    report = edge_sync.edge_reconcile()
+    report = reconcile.edge_reconcile()
     assert (report.scanned, report.expected, report.in_sync, report.drift) == (3, 3, 3, 0)
     assert report.written == 0
 
 
 def test_a_hand_corrupted_table_is_repaired_and_exactly_three_repairs_reported(edge_table, corrupted, acme):
-    report = edge_sync.edge_reconcile()
+    report = reconcile.edge_reconcile()
     assert (report.missing, report.stale, report.extra) == (1, 1, 1)
     assert report.in_sync == 2
     assert report.written == 3 and report.failed == 0
@@ -61,12 +63,12 @@ def test_a_hand_corrupted_table_is_repaired_and_exactly_three_repairs_reported(e
     )
     stray = edge_table.item("stray.client-domain.com")
     assert (stray["state"], stray["version"]) == ("gone", 43)
-    assert edge_sync.edge_reconcile().drift == 0
+    assert reconcile.edge_reconcile().drift == 0
 
 
 def test_a_dry_run_reports_without_writing(edge_table, corrupted):
     before = EdgeOutbox.objects.count()
-    report = edge_sync.edge_reconcile(dry_run=True)
+    report = reconcile.edge_reconcile(dry_run=True)
     assert (report.missing, report.stale, report.extra) == (1, 1, 1)
     assert report.written == 0
     assert EdgeOutbox.objects.count() == before
@@ -76,7 +78,7 @@ def test_a_dry_run_reports_without_writing(edge_table, corrupted):
 def test_an_older_version_is_rewritten_with_the_domains_current_one(edge_table, acme):
     domain = served(acme, "old.client-domain.com")
     put_raw(edge_table, "old.client-domain.com", acme.public_id, domain.edge_version - 5)
-    report = edge_sync.edge_reconcile()
+    report = reconcile.edge_reconcile()
     assert report.stale == 1 and report.bumped == 0
     assert edge_table.item("old.client-domain.com")["version"] == domain.edge_version
 
@@ -84,7 +86,7 @@ def test_an_older_version_is_rewritten_with_the_domains_current_one(edge_table, 
 def test_a_served_item_for_a_domain_that_is_no_longer_servable_is_tombstoned(edge_table, acme):
     domain = served(acme, "sus.client-domain.com")
     Domain.objects.filter(pk=domain.pk).update(status=DomainStatus.SUSPENDED)  # as if its tombstone was lost
-    report = edge_sync.edge_reconcile()
+    report = reconcile.edge_reconcile()
     assert report.extra == 1
     assert edge_table.item("sus.client-domain.com")["state"] == "gone"
 
@@ -92,7 +94,7 @@ def test_a_served_item_for_a_domain_that_is_no_longer_servable_is_tombstoned(edg
 def test_a_tombstone_for_a_servable_domain_counts_as_missing(edge_table, acme):
     domain = served(acme, "back.client-domain.com")
     put_raw(edge_table, "back.client-domain.com", acme.public_id, domain.edge_version - 1, state="gone")
-    report = edge_sync.edge_reconcile()
+    report = reconcile.edge_reconcile()
     assert report.missing == 1
     assert edge_table.item("back.client-domain.com")["state"] == "serve"
 
@@ -107,7 +109,7 @@ def test_the_expected_set_is_built_in_one_query(db, django_assert_max_num_querie
             edge_version=i + 1,
         )
     with django_assert_max_num_queries(1):
-        expected = edge_sync.expected_items()
+        expected = reconcile.expected_items()
     assert len(expected) == 30 and expected["e3.client-domain.com"] == (workspaces[0].public_id, 4)
 
 

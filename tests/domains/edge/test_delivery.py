@@ -5,7 +5,8 @@ import contextlib
 import pytest
 from django.db import transaction
 
-from domains import edge_sync, selectors, services
+from domains import selectors, services
+from domains.edge import delivery
 from domains.models import Domain, DomainStatus, EdgeOutbox
 from portal.celery import app as celery_app
 from tests.factories import DomainFactory, WorkspaceFactory
@@ -92,14 +93,6 @@ class TestDeliveryAfterCommit:
         committed(lambda: services.domain_create(user=alice, workspace=acme, hostname="new.client-domain.com"))
         assert edge_table.item("new.client-domain.com") is None
 
-    def test_a_domain_moved_to_another_workspace_is_served_for_it(self, edge_table, committed, domain, support):
-        other = WorkspaceFactory(name="Other")
-        domain = committed(lambda: activate(domain))
-        moved = committed(lambda: services.domain_move(staff_user=support, domain=domain, workspace=other))
-        item = edge_table.item("gallery.client-domain.com")
-        assert (item["workspace_id"], item["version"]) == (other.public_id, moved.edge_version)
-        assert moved.events.first().reason.startswith("moved from")
-
 
 class TestVersionedDelivery:
     def test_an_older_version_delivered_after_a_newer_one_leaves_the_newer(self, edge_table, domain):
@@ -108,8 +101,8 @@ class TestVersionedDelivery:
         with transaction.atomic():
             transition(domain, DomainStatus.SUSPENDED)
         serve, gone = EdgeOutbox.objects.order_by("version")
-        edge_sync.edge_deliver(outbox_id=gone.pk)
-        report = edge_sync.edge_deliver(outbox_id=serve.pk)
+        delivery.edge_deliver(outbox_id=gone.pk)
+        report = delivery.edge_deliver(outbox_id=serve.pk)
         assert report.superseded == 1
         item = edge_table.item("gallery.client-domain.com")
         assert (item["state"], item["version"]) == ("gone", gone.version)
@@ -118,13 +111,13 @@ class TestVersionedDelivery:
     def test_the_same_delivery_twice_is_harmless(self, edge_table, domain):
         activate(domain)
         row = EdgeOutbox.objects.get()
-        assert edge_sync.edge_deliver_many(rows=[row, row], workers=2).delivered == 2
-        assert edge_sync.edge_deliver(outbox_id=row.pk).delivered == 0  # already delivered: left alone
+        assert delivery.edge_deliver_many(rows=[row, row], workers=2).delivered == 2
+        assert delivery.edge_deliver(outbox_id=row.pk).delivered == 0  # already delivered: left alone
         item = edge_table.item("gallery.client-domain.com")
         assert (item["state"], item["version"]) == ("serve", row.version)
 
     def test_a_row_that_has_gone_is_tolerated(self, edge_table, db):
-        assert edge_sync.edge_deliver(outbox_id=123456).delivered == 0
+        assert delivery.edge_deliver(outbox_id=123456).delivered == 0
 
     def test_a_burst_is_delivered_in_parallel_with_every_write_conditional(self, edge_table, acme):
         rows = [
@@ -144,7 +137,7 @@ class TestVersionedDelivery:
             },
         )
         assert services_newer
-        report = edge_sync.edge_deliver_many(rows=rows, workers=8)
+        report = delivery.edge_deliver_many(rows=rows, workers=8)
         assert (report.written, report.superseded, report.failed) == (29, 1, 0)
         assert edge_table.item("h0.client-domain.com")["state"] == "gone"
         assert len(edge_table.hosts()) == 30
@@ -178,7 +171,7 @@ class TestOutages:
 
         restarted = dynamodb_endpoint_factory(port=server.port)  # same address, empty again
         edge_table.use(restarted.url, create=True)
-        report = edge_sync.edge_sweep(grace_seconds=0)
+        report = delivery.edge_sweep(grace_seconds=0)
         assert report.failed == 0 and report.delivered == 3
         assert not EdgeOutbox.objects.filter(delivered_at__isnull=True).exists()
         assert edge_table.item("d0.client-domain.com")["state"] == "gone"
@@ -189,21 +182,21 @@ class TestOutages:
 
     def test_the_sweep_leaves_fresh_rows_to_their_task_and_retries_only_when_due(self, edge_table, domain, settings):
         activate(domain)
-        assert edge_sync.edge_sweep(grace_seconds=3600).delivered == 0
+        assert delivery.edge_sweep(grace_seconds=3600).delivered == 0
         row = EdgeOutbox.objects.get()
         settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
         settings.EDGE_RETRY_BASE_SECONDS = 3600
-        assert edge_sync.edge_sweep(grace_seconds=0).failed == 1
+        assert delivery.edge_sweep(grace_seconds=0).failed == 1
         row.refresh_from_db()
         assert row.attempts == 1 and row.next_attempt_at is not None and "Unavailable" in row.last_error
-        assert edge_sync.edge_sweep(grace_seconds=0).failed == 0  # not due for an hour
+        assert delivery.edge_sweep(grace_seconds=0).failed == 0  # not due for an hour
 
     def test_the_sweep_writes_only_the_newest_row_of_a_hostname(self, edge_table, domain):
         domain = activate(domain)
         domain = transition(domain, DomainStatus.FAILED)
         transition(domain, DomainStatus.PENDING)
         activate(Domain.objects.get(pk=domain.pk))
-        report = edge_sync.edge_sweep(grace_seconds=0)
+        report = delivery.edge_sweep(grace_seconds=0)
         assert (report.written, report.superseded) == (1, 2)
         assert edge_table.item("gallery.client-domain.com")["state"] == "serve"
         assert not EdgeOutbox.objects.filter(delivered_at__isnull=True).exists()
@@ -232,7 +225,7 @@ def test_with_redis_unreachable_at_commit_the_sweep_delivers_later(edge_table, s
     row = EdgeOutbox.objects.get()
     assert row.delivered_at is None and row.attempts == 0
     assert edge_table.item("late.client-domain.com") is None
-    assert edge_sync.edge_sweep(grace_seconds=0).written == 1
+    assert delivery.edge_sweep(grace_seconds=0).written == 1
     assert edge_table.item("late.client-domain.com")["workspace_id"] == workspace.public_id
 
 
@@ -242,9 +235,9 @@ class TestEdgeStateSelectors:
         serving = activate(DomainFactory(workspace=acme, hostname="serving.client-domain.com"))
         syncing = activate(DomainFactory(workspace=acme, hostname="syncing.client-domain.com"))
         failing = activate(DomainFactory(workspace=acme, hostname="failing.client-domain.com"))
-        edge_sync.edge_deliver(outbox_id=EdgeOutbox.objects.get(hostname=serving.hostname).pk)
+        delivery.edge_deliver(outbox_id=EdgeOutbox.objects.get(hostname=serving.hostname).pk)
         settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
-        edge_sync.edge_deliver(outbox_id=EdgeOutbox.objects.get(hostname=failing.hostname).pk)
+        delivery.edge_deliver(outbox_id=EdgeOutbox.objects.get(hostname=failing.hostname).pk)
         with django_assert_num_queries(1):
             states = {d.hostname: d.edge_state for d in selectors.annotate_edge_state(Domain.objects.all())}
         assert states == {
@@ -258,7 +251,7 @@ class TestEdgeStateSelectors:
         assert selectors.domain_edge_status(domain=domain)["state"] == "not_served"
         domain = activate(domain)
         settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
-        edge_sync.edge_sweep(grace_seconds=0)
+        delivery.edge_sweep(grace_seconds=0)
         status = selectors.domain_edge_status(domain=domain)
         assert status["state"] == "sync_failed" and status["version"] == domain.edge_version
         assert "EdgeStoreUnavailable" in status["last_error"] and status["delivered_at"] is None

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from domains import edge_sync
+from domains.edge import delivery
 from domains.models import EdgeOutbox
 
 pytestmark = pytest.mark.postgres
@@ -27,7 +27,7 @@ def test_it_deletes_old_delivered_rows_that_a_newer_row_supersedes():
     undelivered_superseded = row("c.client-domain.com", 1)
     row("c.client-domain.com", 2)
 
-    assert edge_sync.edge_outbox_prune(older_than_days=30) == 1
+    assert delivery.edge_outbox_prune(older_than_days=30) == 1
 
     remaining = set(EdgeOutbox.objects.values_list("pk", flat=True))
     assert old.pk not in remaining

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from domains import edge_store
-from domains.edge_store import EdgeStoreUnavailable, WriteResult
+from domains.edge import store as edge_store
+from domains.edge.store import EdgeStoreUnavailable, WriteResult
 from tests.fixtures.processes import free_port
 
 
@@ -60,9 +60,7 @@ def test_get_item_shows_what_the_edge_holds_or_none(edge_table):
 
 def test_a_parallel_scan_returns_every_item_once_across_pages(edge_table):
     hosts = {f"h{i}.client-domain.com" for i in range(60)}
-    edge_store.batch_load(
-        [edge_store.build_item(hostname=h, workspace_id="ws", version=1, state="serve") for h in hosts]
-    )
+    edge_table.load([edge_store.build_item(hostname=h, workspace_id="ws", version=1, state="serve") for h in hosts])
     scanned = [item.host for item in edge_store.scan_items(segments=4, page_size=7)]
     assert sorted(scanned) == sorted(hosts)
 

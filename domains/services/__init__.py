@@ -1,0 +1,56 @@
+"""Every write to a domain, split by concern; callers import the public names from here.
+
+- lifecycle: added, deleted, retried, and domain_transition, the one path every status change takes
+- checks:    claiming due checks, asking DNS, and what a result does to the domain
+- schedule:  when a domain is checked next (pure arithmetic)
+- staff:     what support staff do (suspend, unsuspend, retry, check, resync)
+
+Services called by people check who may act (workspaces.roles); the ones the
+system calls (domain_transition, domain_check, the claims) trust their callers.
+"""
+
+from domains.services.checks import (
+    domain_check,
+    domain_check_claim,
+    domain_check_claimed,
+    domain_check_now,
+    domain_checks_claim_due,
+    domain_expedite_check,
+)
+from domains.services.lifecycle import (
+    SYSTEM,
+    TAKEN_MESSAGE,
+    Actor,
+    domain_create,
+    domain_delete,
+    domain_retry,
+    domain_transition,
+)
+from domains.services.staff import (
+    domain_check_by_staff,
+    domain_resync_edge,
+    domain_retry_by_staff,
+    domain_suspend,
+    domain_unsuspend,
+)
+
+__all__ = [
+    "SYSTEM",
+    "TAKEN_MESSAGE",
+    "Actor",
+    "domain_check",
+    "domain_check_by_staff",
+    "domain_check_claim",
+    "domain_check_claimed",
+    "domain_check_now",
+    "domain_checks_claim_due",
+    "domain_create",
+    "domain_delete",
+    "domain_expedite_check",
+    "domain_resync_edge",
+    "domain_retry",
+    "domain_retry_by_staff",
+    "domain_suspend",
+    "domain_transition",
+    "domain_unsuspend",
+]
