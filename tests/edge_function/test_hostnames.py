@@ -1,5 +1,8 @@
+"""The edge's Host normalisation: the DynamoDB key the portal wrote, or None for what is not a hostname."""
+
 import pytest
 
+from domains.hostnames import normalize_hostname
 from edge_function.hostnames import is_pass_through, normalise_host
 
 
@@ -24,6 +27,11 @@ from edge_function.hostnames import is_pass_through, normalise_host
 )
 def test_it_normalises_the_host_to_the_table_key(raw, expected):
     assert normalise_host(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["bücher.de", "Bücher.DE", "fotos.münchen.de", "gallery.例え.jp", "straße.de"])
+def test_it_keys_an_international_host_exactly_as_the_portal_stored_it(raw):
+    assert normalise_host(raw) == normalize_hostname(raw, platform_zones=["ve.ai"])
 
 
 @pytest.mark.parametrize(
