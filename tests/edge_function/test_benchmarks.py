@@ -1,14 +1,21 @@
-"""The benchmarks run end to end (tiny sizes) and end with one line of JSON figures."""
+"""The edge benchmarks run end to end at tiny sizes, and the figures in their last line add up."""
 
 import json
+import math
 import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REQUESTS = 20_000
+HOSTNAME_COUNTS = (2_000, 100_000)
+TTLS = (60, 300, 900)
 
 
-def run_bench(script, *args):
+def run_bench(script: str, *args: str) -> dict:
+    """The benchmark's last line: one JSON object of finite numbers (its figures)."""
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "bench", script), *args],
         cwd=ROOT,
@@ -17,21 +24,57 @@ def run_bench(script, *args):
         timeout=120,
         check=True,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert isinstance(figures, dict) and figures
+    assert all(type(value) in (int, float) and math.isfinite(value) for value in figures.values()), figures
+    return figures
 
 
-def test_the_cache_simulation_reports_reads_for_every_configuration():
-    figures = run_bench("edge_cache_sim.py", "--requests", "20000")
-
-    assert {f"memory_share_{h}h_{t}s" for h in (2000, 100000) for t in (60, 300, 900)} <= set(figures)
-    assert all(0 <= value <= 1 for key, value in figures.items() if key.startswith("memory_share"))
+@pytest.fixture(scope="module")
+def cache_figures() -> dict:
+    return run_bench("edge_cache_sim.py", "--requests", str(REQUESTS))
 
 
-def test_the_handler_benchmark_reports_warm_and_cold_figures(aws_fake_credentials):
+@pytest.mark.parametrize("ttl", TTLS)
+@pytest.mark.parametrize("hosts", HOSTNAME_COUNTS)
+def test_every_request_of_the_simulation_is_either_a_cache_hit_or_one_read(cache_figures, hosts, ttl):
+    reads = cache_figures[f"reads_{hosts}h_{ttl}s"]
+    share = cache_figures[f"memory_share_{hosts}h_{ttl}s"]
+
+    assert 0 < reads < REQUESTS
+    assert 0 < share < 1
+    assert share == pytest.approx(1 - reads / REQUESTS, abs=1e-4)
+    assert cache_figures[f"reads_per_million_{hosts}h_{ttl}s"] == round(reads * 1_000_000 / REQUESTS)
+
+
+@pytest.mark.parametrize("hosts", HOSTNAME_COUNTS)
+def test_a_longer_ttl_never_costs_more_reads(cache_figures, hosts):
+    reads = [cache_figures[f"reads_{hosts}h_{ttl}s"] for ttl in TTLS]
+
+    assert reads == sorted(reads, reverse=True)
+    assert reads[0] > reads[-1], "in 100 simulated seconds a 60 s TTL expires entries that a 900 s one keeps"
+
+
+@pytest.mark.parametrize("ttl", TTLS)
+def test_traffic_spread_over_fewer_hostnames_is_served_from_memory_more_often(cache_figures, ttl):
+    few, many = (cache_figures[f"memory_share_{hosts}h_{ttl}s"] for hosts in HOSTNAME_COUNTS)
+
+    assert few > many
+
+
+def test_the_handler_benchmark_times_cache_hits_far_below_a_cold_start_and_its_ratios_add_up(aws_fake_credentials):
     figures = run_bench("edge_handler.py", "--batches", "50", "--cold-runs", "1")
 
-    assert {
-        "warm_edge_vs_minimal",
-        "warm_edge_vs_cachetools",
-        "cold_edge_vs_boto3",
-    } <= set(figures)
+    for variant in ("warm_edge", "warm_minimal", "warm_cachetools"):
+        assert 0 < figures[f"{variant}_median_ns"] <= figures[f"{variant}_p99_ns"]
+    for variant in ("edge_cold", "boto3_bare"):
+        assert 0 < figures[f"{variant}_median_ms"] <= figures[f"{variant}_p99_ms"]
+    # A cache hit never leaves the process: well under 0.1 ms, where any DynamoDB read over loopback takes longer.
+    assert figures["warm_edge_median_ns"] < 100_000
+    assert figures["warm_edge_median_ns"] < figures["edge_cold_median_ms"] * 1_000_000 / 100
+    for ratio, numerator, denominator in [
+        ("warm_edge_vs_minimal", "warm_edge_median_ns", "warm_minimal_median_ns"),
+        ("warm_edge_vs_cachetools", "warm_edge_median_ns", "warm_cachetools_median_ns"),
+        ("cold_edge_vs_boto3", "edge_cold_median_ms", "boto3_bare_median_ms"),
+    ]:
+        assert figures[ratio] == pytest.approx(figures[numerator] / figures[denominator], rel=0.01, abs=0.002)
