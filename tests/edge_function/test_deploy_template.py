@@ -1,12 +1,61 @@
+"""deploy/edge.yaml: valid CloudFormation, and wired to the function, table and origin this repository ships."""
+
+import importlib
+import json
 import os
+import re
 import subprocess
 import sys
+import zipfile
 
 import pytest
+import yaml
+
+from edge_function.build import build
+from edgelocal._http import SECRET_HEADER
+from tests.edge_function.conftest import header, origin_request
+from tests.fixtures.dynamodb import dynamodb_client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "deploy", "edge.yaml")
+BUNDLED_CONFIG = os.path.join(ROOT, "edge_function", "config.json")
 CFN_LINT = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags read as their long form: !Ref x -> {"Ref": "x"}."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Ref": value} if tag == "Ref" else {f"Fn::{tag}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    with open(TEMPLATE, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=_CloudFormationLoader)  # a SafeLoader: no arbitrary objects
+
+
+@pytest.fixture(scope="module")
+def bundled_config() -> dict:
+    with open(BUNDLED_CONFIG, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def resource(template: dict, name: str, kind: str) -> dict:
+    assert template["Resources"][name]["Type"] == kind
+    return template["Resources"][name]["Properties"]
 
 
 def test_the_deployment_template_passes_cfn_lint():
@@ -18,13 +67,133 @@ def test_the_deployment_template_passes_cfn_lint():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_template_wires_the_function_to_origin_requests_with_host_in_the_cache_key():
-    with open(TEMPLATE, encoding="utf-8") as fh:
-        text = fh.read()
+def test_the_function_runs_the_handler_that_the_built_zip_ships(template, tmp_path):
+    function = resource(template, "EdgeFunction", "AWS::Lambda::Function")
+    module, _, attribute = function["Handler"].rpartition(".")
+    build(str(tmp_path / "edge_function.zip"))
 
-    assert "AWS::DynamoDB::GlobalTable" in text
-    assert "edgelambda.amazonaws.com" in text
-    assert "EventType: origin-request" in text
-    assert "- Host" in text
-    assert "HeaderName: x-origin-secret" in text
-    assert "Handler: edge_function.handler.lambda_handler" in text
+    assert module.replace(".", "/") + ".py" in zipfile.ZipFile(tmp_path / "edge_function.zip").namelist()
+    assert callable(getattr(importlib.import_module(module), attribute))
+    assert function["Runtime"].startswith("python3.")
+    # Lambda@Edge refuses functions with environment variables: the settings travel in the zip.
+    assert "Environment" not in function
+
+
+def test_cloudfront_runs_a_published_version_on_origin_requests_of_the_default_behaviour(template):
+    distribution = resource(template, "Distribution", "AWS::CloudFront::Distribution")["DistributionConfig"]
+    version = resource(template, "EdgeFunctionVersion", "AWS::Lambda::Version")
+
+    [association] = distribution["DefaultCacheBehavior"]["LambdaFunctionAssociations"]
+
+    # The handler rewrites Host for the origin, which CloudFront allows on origin requests only,
+    # and Lambda@Edge takes a numbered version, never $LATEST.
+    assert association["EventType"] == "origin-request"
+    assert association["LambdaFunctionARN"] == {"Ref": "EdgeFunctionVersion"}
+    assert version["FunctionName"] == {"Ref": "EdgeFunction"}
+    role = resource(template, "EdgeFunctionRole", "AWS::IAM::Role")
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert set(trust["Principal"]["Service"]) == {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}
+
+
+def test_the_cache_key_holds_the_host_so_tenants_never_share_a_cached_page(template):
+    distribution = resource(template, "Distribution", "AWS::CloudFront::Distribution")["DistributionConfig"]
+    policy = resource(template, "HostAwareCachePolicy", "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
+
+    headers = policy["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]
+
+    assert distribution["DefaultCacheBehavior"]["CachePolicyId"] == {"Ref": "HostAwareCachePolicy"}
+    assert headers["HeaderBehavior"] == "whitelist"
+    assert "host" in {name.lower() for name in headers["Headers"]}
+
+
+def test_the_origin_gets_the_secret_header_the_demo_origin_checks_from_a_hidden_parameter(template):
+    distribution = resource(template, "Distribution", "AWS::CloudFront::Distribution")["DistributionConfig"]
+    [origin] = distribution["Origins"]
+
+    assert distribution["DefaultCacheBehavior"]["TargetOriginId"] == origin["Id"]
+    assert origin["OriginCustomHeaders"] == [{"HeaderName": SECRET_HEADER, "HeaderValue": {"Ref": "OriginSecret"}}]
+    assert template["Parameters"]["OriginSecret"]["NoEcho"] is True
+
+
+def test_the_function_may_only_read_the_table_in_every_region_that_holds_a_replica(template):
+    table = resource(template, "DomainsTable", "AWS::DynamoDB::GlobalTable")
+    role = resource(template, "EdgeFunctionRole", "AWS::IAM::Role")
+    [policy] = role["Policies"]
+    statements = policy["PolicyDocument"]["Statement"]
+
+    dynamodb = [s for s in statements if any(str(a).startswith("dynamodb:") for a in _list(s["Action"]))]
+    replica_regions = {replica["Region"]["Ref"] for replica in table["Replicas"]}
+    granted_regions = {_table_arn_region(arn["Fn::Sub"]) for statement in dynamodb for arn in statement["Resource"]}
+
+    assert [_list(s["Action"]) for s in dynamodb] == [["dynamodb:GetItem"]]
+    assert granted_regions == replica_regions
+    assert len(replica_regions) == 3
+
+
+def test_the_bundled_config_reads_the_table_and_replicas_the_template_creates_by_default(template, bundled_config):
+    parameters = template["Parameters"]
+    default_regions = {
+        "us-east-1",
+        parameters["SecondReplicaRegion"]["Default"],
+        parameters["ThirdReplicaRegion"]["Default"],
+    }
+
+    assert parameters["TableName"]["Default"] == bundled_config["table_name"]
+    assert set(bundled_config["replica_regions"]) == default_regions
+
+
+def test_the_edge_function_serves_from_a_table_created_as_the_template_defines_it(
+    template, dynamodb_endpoint, make_handler
+):
+    table = resource(template, "DomainsTable", "AWS::DynamoDB::GlobalTable")
+    client = dynamodb_client(dynamodb_endpoint)
+    client.create_table(
+        TableName="edge-from-template",
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+        BillingMode=table["BillingMode"],
+    )
+    client.update_time_to_live(TableName="edge-from-template", TimeToLiveSpecification=table["TimeToLiveSpecification"])
+    client.put_item(  # the portal's item shape (see tests/edge_function/conftest.py Table)
+        TableName="edge-from-template",
+        Item={
+            "host": {"S": "gallery.client.com"},
+            "workspace_id": {"S": "ws-alice"},
+            "state": {"S": "serve"},
+            "version": {"N": "1"},
+            "updated_at": {"S": "2026-01-01T00:00:00+00:00"},
+        },
+    )
+    handler = make_handler("edge-from-template", {"us-east-1": dynamodb_endpoint})
+
+    request = handler(origin_request("gallery.client.com"))
+
+    assert header(request, "x-workspace-id") == ["ws-alice"]
+    # Tombstones carry expires_at so DynamoDB deletes them by itself.
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="3 replicas x 2 attempts x (0.5 s connect + 1.0 s read) = 9 s of lookups against a 5 s function "
+    "timeout: if replicas hang, Lambda kills the invocation before the handler can serve a stale answer",
+)
+def test_the_function_timeout_leaves_room_to_ask_every_replica_then_fall_back(template, bundled_config):
+    function = resource(template, "EdgeFunction", "AWS::Lambda::Function")
+    per_attempt = bundled_config["connect_timeout_seconds"] + bundled_config["read_timeout_seconds"]
+    attempts = len(bundled_config["replica_regions"]) * (1 + bundled_config["retries_per_region"])
+
+    assert attempts * per_attempt < function["Timeout"]
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _table_arn_region(arn: str) -> str:
+    """The parameter naming the region of a `!Sub` table ARN; fails on any other ARN."""
+    match = re.fullmatch(
+        r"arn:\$\{AWS::Partition\}:dynamodb:\$\{([\w:]+)\}:\$\{AWS::AccountId\}:table/\$\{TableName\}", arn
+    )
+    assert match, f"not the edge table's ARN: {arn}"
+    return match.group(1)
