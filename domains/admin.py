@@ -18,7 +18,9 @@ from domains.edge import store as edge_store
 from domains.edge.states import EdgeSync
 from domains.errors import DomainError, NotAllowed
 from domains.models import Domain, DomainCheck, DomainEvent, EdgeOutbox
+from domains.services.lifecycle import STAFF_PERMISSION
 from portal.admin import ReadOnlyTabularInline
+from workspaces.roles import is_support_staff
 
 RECENT_ROWS = 20
 
@@ -160,7 +162,7 @@ class DomainAdmin(admin.ModelAdmin):
         return False
 
     def has_manage_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff and request.user.has_perm("domains.change_domain")
+        return is_support_staff(request.user, permission=STAFF_PERMISSION)
 
     @admin.display(description="edge state", ordering="edge_state")
     def edge_state_display(self, domain: Domain) -> str:

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from domains.api.serializers import ErrorSerializer
+from workspaces.api import WORKSPACE_HEADER, WORKSPACE_PARAM
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -22,11 +23,17 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 WORKSPACE_PARAMETERS = [
     OpenApiParameter(
-        "workspace",
+        WORKSPACE_PARAM,
         OpenApiTypes.STR,
         OpenApiParameter.QUERY,
         description="Session users: the workspace's public id (ws_...). Defaults to your first workspace by name. "
-        "With an API key it may only name the key's own workspace.",
+        f"With an API key it may only name the key's own workspace. The {WORKSPACE_HEADER} header does the same.",
+    ),
+    OpenApiParameter(
+        WORKSPACE_HEADER,
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description=f"The same as the {WORKSPACE_PARAM} query parameter, for clients that prefer a header.",
     ),
     # Every operation is throttled per key, so every one may answer 429 with this header.
     OpenApiParameter(
