@@ -280,6 +280,7 @@ LOGGING = {
 
 # --- Periodic schedules (all in one place; beat stores them in the database) ---
 
+# Expiry is "expire_seconds": django-celery-beat's scheduler ignores Celery's "expires" option.
 CELERY_BEAT_SCHEDULE: dict = {}
 # The edge outbox: re-deliver what the after-commit task could not; repair drift.
 EDGE_SWEEP_PERIOD = env_float("EDGE_SWEEP_PERIOD", 30.0)
@@ -287,19 +288,19 @@ EDGE_RECONCILE_PERIOD = env_float("EDGE_RECONCILE_PERIOD", 3600.0)
 CELERY_BEAT_SCHEDULE["domains-edge-sweep"] = {
     "task": "domains.edge_sweep",
     "schedule": EDGE_SWEEP_PERIOD,
-    "options": {"expires": EDGE_SWEEP_PERIOD},
+    "options": {"expire_seconds": EDGE_SWEEP_PERIOD},
 }
 CELERY_BEAT_SCHEDULE["domains-edge-reconcile"] = {
     "task": "domains.edge_reconcile",
     "schedule": EDGE_RECONCILE_PERIOD,
-    "options": {"expires": EDGE_RECONCILE_PERIOD},
+    "options": {"expire_seconds": EDGE_RECONCILE_PERIOD},
 }
 # Domain checks: claim what is due and hand it to workers in batches.
 CELERY_BEAT_SCHEDULE["domains-dispatch-due-checks"] = {
     "task": "domains.dispatch_due_checks",
     "schedule": DOMAIN_CHECK_DISPATCH_PERIOD,
     # A run that waited longer than a period is superseded by the next one.
-    "options": {"expires": DOMAIN_CHECK_DISPATCH_PERIOD},
+    "options": {"expire_seconds": DOMAIN_CHECK_DISPATCH_PERIOD},
 }
 # API idempotency records are kept 24 h; drop the expired ones hourly.
 CELERY_BEAT_SCHEDULE["workspaces-purge-idempotency-records"] = {

@@ -56,11 +56,6 @@ def test_beat_runs_every_periodic_entry_as_a_registered_task_on_its_interval(bea
         assert DatabaseScheduler.Entry(PeriodicTask.objects.get(name=name), app=celery_app).is_due().is_due, name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="django-celery-beat reads options['expire_seconds'] and drops 'expires', so beat sends these runs "
-    "without an expiry and a run that waited in the queue is not superseded (portal/settings.py)",
-)
 def test_beat_sends_each_run_with_the_expiry_its_entry_asks_for(beat):
     asked = {
         name: options.get("expires", options.get("expire_seconds"))
