@@ -72,16 +72,7 @@ def publish(stack: Stack, name: str, rtype: str, value: str) -> None:
     """What the tenant does at their DNS provider, on the stack's loopback DNS server:
     the `python -m devdns add` command the try-it block prints, run from the checkout."""
     env = {k: v for k, v in os.environ.items() if k != "DEVDNS_STATE"}  # a fresh shell
-    result = subprocess.run(
-        [sys.executable, *stack.devdns_args("add", name, rtype, value)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"python -m devdns add {name} {rtype} {value} failed: {result.stderr}")
+    _run(stack.devdns_args("add", name, rtype, value), env=env)
 
 
 def through_edge(stack: Stack, hostname: str) -> tuple[int, dict | None]:
@@ -98,16 +89,14 @@ def through_edge(stack: Stack, hostname: str) -> tuple[int, dict | None]:
 
 def manage(stack: Stack, *args: str) -> str:
     """Run a manage.py command against the stack's database; its output."""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=stack.environment(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return _run([str(ROOT / "manage.py"), *args], env=stack.environment())
+
+
+def _run(args: list[str], *, env: dict) -> str:
+    """`python ARGS` from the checkout; its output, or RuntimeError with what it said."""
+    result = subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed: {result.stderr}")
+        raise RuntimeError(f"python {' '.join(args)} failed: {result.stderr}")
     return result.stdout
 
 

@@ -94,35 +94,34 @@ def _run(modeladmin, request, queryset, verb: str, service, **arguments) -> None
         modeladmin.message_user(request, f"{verb} {done} domain{'s' if done != 1 else ''}.", messages.SUCCESS)
 
 
+def _staff_action(service, verb: str, description: str):
+    """An admin action that calls a staff service on each selected domain."""
+
+    @admin.action(description=description, permissions=["manage"])
+    def action(modeladmin, request, queryset):
+        _run(modeladmin, request, queryset, verb, service)
+
+    return action
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ReadOnlyAdmin):
     list_display = ["hostname", "workspace", "status", "last_check_outcome", "edge_state_display", "created_at"]
     list_filter = ["status", "is_apex", EdgeStateFilter]
     search_fields = ["hostname", "display_hostname", "workspace__name", "workspace__public_id"]
     list_select_related = ["workspace"]
     date_hierarchy = "created_at"
-    readonly_fields = [
-        "hostname",
-        "display_hostname",
-        "workspace",
-        "status",
-        "is_apex",
-        "token",
-        "target",
-        "verify_record_name",
-        "created_by",
-        "created_at",
-        "updated_at",
-        "next_check_at",
-        "last_checked_at",
-        "last_check_outcome",
-        "last_manual_check_at",
-        "pending_since",
-        "verified_at",
-        "grace_until",
-        "edge_version",
-        "edge_panel",
-    ]
     fieldsets = [
         (None, {"fields": ["hostname", "display_hostname", "workspace", "status", "is_apex", "created_by"]}),
         ("DNS proof", {"fields": ["token", "target", "verify_record_name"]}),
@@ -143,6 +142,8 @@ class DomainAdmin(admin.ModelAdmin):
         ("What the edge sees", {"fields": ["edge_version", "edge_panel"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]
+    # Every field shown is read-only (the actions below are how staff change a domain).
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
     inlines = [DomainCheckInline, DomainEventInline]
     actions = ["check_now", "resync_to_edge", "suspend", "unsuspend", "retry"]
 
@@ -150,17 +151,8 @@ class DomainAdmin(admin.ModelAdmin):
         return selectors.annotate_edge_state(super().get_queryset(request))
 
     # Domains are added by tenants and removed through services (which tombstone the edge);
-    # no field is edited by hand (a stale form could undo a worker's status change).
-    # The change permission unlocks the actions instead.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
+    # no field is edited by hand (a stale form could undo a worker's status change), so the
+    # admin is read-only and the change permission unlocks the actions instead.
     def has_manage_permission(self, request) -> bool:
         return is_support_staff(request.user, permission=STAFF_PERMISSION)
 
@@ -228,21 +220,10 @@ class DomainAdmin(admin.ModelAdmin):
 
     # --- actions: each through a service that records an event with the staff user ---
 
-    @admin.action(description="Check DNS now", permissions=["manage"])
-    def check_now(self, request, queryset):
-        _run(self, request, queryset, "Checked", services.domain_check_by_staff)
-
-    @admin.action(description="Resync to edge", permissions=["manage"])
-    def resync_to_edge(self, request, queryset):
-        _run(self, request, queryset, "Resynced", services.domain_resync_edge)
-
-    @admin.action(description="Unsuspend (back to pending)", permissions=["manage"])
-    def unsuspend(self, request, queryset):
-        _run(self, request, queryset, "Unsuspended", services.domain_unsuspend)
-
-    @admin.action(description="Retry failed domains (back to pending)", permissions=["manage"])
-    def retry(self, request, queryset):
-        _run(self, request, queryset, "Retried", services.domain_retry_by_staff)
+    check_now = _staff_action(services.domain_check_by_staff, "Checked", "Check DNS now")
+    resync_to_edge = _staff_action(services.domain_resync_edge, "Resynced", "Resync to edge")
+    unsuspend = _staff_action(services.domain_unsuspend, "Unsuspended", "Unsuspend (back to pending)")
+    retry = _staff_action(services.domain_retry_by_staff, "Retried", "Retry failed domains (back to pending)")
 
     @admin.action(description="Suspend (asks for a reason)", permissions=["manage"])
     def suspend(self, request, queryset):
@@ -261,17 +242,6 @@ class DomainAdmin(admin.ModelAdmin):
             "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
         }
         return TemplateResponse(request, "admin/domains/suspend.html", context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class UndeliveredFilter(admin.SimpleListFilter):

@@ -96,6 +96,13 @@ def _domain_or_404(request: HttpRequest, domain_id) -> Domain:
     raise Http404("No such domain in your workspaces.")
 
 
+def _managed_domain_or_404(request: HttpRequest, domain_id) -> Domain:
+    """The domain, as _domain_or_404 finds it, when the user may change it; NotAllowed otherwise."""
+    domain = _domain_or_404(request, domain_id)
+    _require_manager(request, domain.workspace)
+    return domain
+
+
 def _edge_state(domain: Domain) -> str | None:
     return (selectors.domain_edge_status(domain=domain) or {}).get("state")
 
@@ -235,8 +242,7 @@ def domain_status(request: HttpRequest, domain_id) -> JsonResponse:
 @require_POST
 @shows_refusals
 def domain_check_now(request: HttpRequest, domain_id) -> HttpResponse:
-    domain = _domain_or_404(request, domain_id)
-    _require_manager(request, domain.workspace)
+    domain = _managed_domain_or_404(request, domain_id)
     check = services.domain_check_now(user=request.user, domain=domain)
     domain.refresh_from_db()
     described = presenters.describe_check(check)
@@ -251,8 +257,7 @@ def domain_check_now(request: HttpRequest, domain_id) -> HttpResponse:
 @require_POST
 @shows_refusals
 def domain_retry(request: HttpRequest, domain_id) -> HttpResponse:
-    domain = _domain_or_404(request, domain_id)
-    _require_manager(request, domain.workspace)
+    domain = _managed_domain_or_404(request, domain_id)
     services.domain_retry(user=request.user, domain=domain)
     messages.success(
         request,
@@ -265,8 +270,7 @@ def domain_retry(request: HttpRequest, domain_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @shows_refusals
 def domain_delete(request: HttpRequest, domain_id) -> HttpResponse:
-    domain = _domain_or_404(request, domain_id)
-    _require_manager(request, domain.workspace)
+    domain = _managed_domain_or_404(request, domain_id)
     form = DomainDeleteForm(request.POST or None, domain=domain)
     if request.method == "POST" and form.is_valid():
         services.domain_delete(user=request.user, domain=domain)

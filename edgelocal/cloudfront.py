@@ -18,7 +18,6 @@ it before importing the handler.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import http.client
 import json
@@ -27,11 +26,12 @@ import sys
 import tempfile
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
 
+from . import _http
 from ._http import (
     HOP_BY_HOP,
     SECRET_HEADER,
+    AnyMethodHandler,
     Server,
     announce,
     default_secret,
@@ -59,17 +59,10 @@ def make_handler(lambda_handler, origin_url: str, secret: str, secret_header: st
     # Lambda runs one event at a time per container; so does this stand-in.
     invoke_lock = threading.Lock()
 
-    class CloudFrontHandler(BaseHTTPRequestHandler):
+    class CloudFrontHandler(AnyMethodHandler):
         server_version = "CloudFront-edgelocal"
 
-        def do_GET(self) -> None:
-            self._handle()
-
-        do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+        def respond(self, body: bytes) -> None:
             uri, _, querystring = self.path.partition("?")
             event = request_event(
                 [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP],
@@ -183,9 +176,7 @@ def prepare_edge_config(path: str, overrides: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m edgelocal.cloudfront", description="Local CloudFront stand-in.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser = _http.parser("python -m edgelocal.cloudfront", "Local CloudFront stand-in.", port=8080)
     parser.add_argument(
         "--origin",
         default="http://127.0.0.1:8081",
@@ -241,11 +232,8 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        _http.serve(server)
     finally:
-        server.server_close()
         os.unlink(config_path)
 
 

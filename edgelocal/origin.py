@@ -11,30 +11,22 @@ in is through the edge.
 
 from __future__ import annotations
 
-import argparse
 import hmac
 import html
 import json
 from http.server import BaseHTTPRequestHandler
 
-from ._http import SECRET_HEADER, Server, announce, default_secret, require_loopback
+from . import _http
+from ._http import SECRET_HEADER, AnyMethodHandler, Server, announce, default_secret, require_loopback
 
 
 def make_handler(secret: str, secret_header: str = SECRET_HEADER) -> type[BaseHTTPRequestHandler]:
     expected = secret.encode()
 
-    class OriginHandler(BaseHTTPRequestHandler):
+    class OriginHandler(AnyMethodHandler):
         server_version = "ve-demo-origin/1"
 
-        def do_GET(self) -> None:
-            self._answer()
-
-        do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
-
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+        def respond(self, body: bytes) -> None:
             given = (self.headers.get(secret_header) or "").encode()
             if not hmac.compare_digest(given, expected):
                 self._send(
@@ -83,9 +75,7 @@ def make_handler(secret: str, secret_header: str = SECRET_HEADER) -> type[BaseHT
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m edgelocal.origin", description="Demo origin (Amplify stand-in).")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser = _http.parser("python -m edgelocal.origin", "Demo origin (Amplify stand-in).", port=8081)
     parser.add_argument(
         "--secret",
         default=default_secret(),
@@ -96,12 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     require_loopback(args.host)
     server = Server((args.host, args.port), make_handler(args.secret, args.secret_header.lower()))
     announce("demo origin", server)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    _http.serve(server)
 
 
 if __name__ == "__main__":
