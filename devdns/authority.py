@@ -53,6 +53,7 @@ class Authority:
     """An immutable snapshot of the zones in one `State`, able to answer queries."""
 
     def __init__(self, state: State, own_address: str) -> None:
+        self._own_address = own_address
         self._faults = {dns.name.from_text(n): f for n, f in state.faults.items()}
         self.latency_ms = state.latency_ms
 
@@ -137,6 +138,9 @@ class Authority:
         if fault.refused or question.rdclass != dns.rdataclass.IN:
             response.set_rcode(dns.rcode.REFUSED)
             return response
+        if fault.refer:
+            self._refer(response, fault)
+            return response
         if zone is None:
             response.set_rcode(dns.rcode.NXDOMAIN)
             return response
@@ -152,6 +156,19 @@ class Authority:
             response.set_rcode(dns.rcode.NXDOMAIN)
             response.authority.append(self._soa(zone))
         return response
+
+    def _refer(self, response: dns.message.Message, fault: Fault) -> None:
+        """A referral (not authoritative): `fault.refer` is served by its NS, with glue.
+
+        Served whatever zone the name is in, so a test can make a server claim
+        a zone it has no say over, or send the client back to itself.
+        """
+        zone = dns.name.from_text(fault.refer)
+        ns_host = dns.name.from_text(fault.refer_ns) if fault.refer_ns else dns.name.Name(("ns1", *zone.labels))
+        glue = fault.refer_glue or self._own_address
+        glue_type = "AAAA" if ":" in glue else "A"
+        response.authority.append(dns.rrset.from_text(zone, SOA_TTL, "IN", "NS", ns_host.to_text()))
+        response.additional.append(dns.rrset.from_text(ns_host, SOA_TTL, "IN", glue_type, glue))
 
     def _answer_rrsets(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> list[dns.rrset.RRset]:
         if qtype == dns.rdatatype.ANY:

@@ -5,6 +5,7 @@
     python -m devdns remove gallery.client.com [CNAME [VALUE]]
     python -m devdns list [--json]
     python -m devdns fault gallery.client.com --servfail | --timeout | --refused | --truncate | --latency MS
+    python -m devdns fault gallery.client.com --refer com [--refer-ns ns1.evil.net] [--refer-glue 127.0.0.2]
     python -m devdns fault gallery.client.com --clear
     python -m devdns latency 20                                  (every answer, in ms)
     python -m devdns clear
@@ -82,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     fault.add_argument("--latency", type=_non_negative, default=0, metavar="MS", help="delay answers")
     for flag in ("servfail", "timeout", "refused", "truncate"):
         fault.add_argument(f"--{flag}", action="store_true")
+    fault.add_argument("--refer", default="", metavar="ZONE", help="answer with a referral to this zone instead")
+    fault.add_argument("--refer-ns", default="", metavar="HOST", help="the referral's name server (ns1.ZONE)")
+    fault.add_argument(
+        "--refer-glue", default="", metavar="ADDRESS", help="the name server's glue address (this server's)"
+    )
     fault.add_argument("--clear", action="store_true", help="answer normally again")
 
     latency = commands.add_parser("latency", help="delay every answer")
@@ -127,6 +133,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 timeout=args.timeout,
                 refused=args.refused,
                 truncate=args.truncate,
+                refer=args.refer,
+                refer_ns=args.refer_ns,
+                refer_glue=args.refer_glue,
             )
         )
         store.set_fault(args.name, fault)

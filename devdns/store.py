@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -46,6 +47,14 @@ class Fault:
     timeout: bool = False  # drop the query: the client sees no answer at all
     refused: bool = False
     truncate: bool = False  # UDP answers carry only the TC bit; TCP gets the full answer
+    # Answer with a referral instead (not authoritative): zone `refer` is served by
+    # `refer_ns` (default ns1.<refer>), whose glue address is `refer_glue`
+    # (default: this server's own address). A referral to the name's own zone
+    # refers back to the same servers; one to `com` claims a zone the server has
+    # no say over.
+    refer: str = ""
+    refer_ns: str = ""
+    refer_glue: str = ""
 
     @property
     def is_noop(self) -> bool:
@@ -184,6 +193,7 @@ class Store:
     def set_fault(self, name: str, fault: Fault) -> None:
         """Make the server misbehave for one name; a no-op fault clears it."""
         name = normalize_name(name)
+        fault = _normalized_fault(fault)
 
         def change(state: State) -> State:
             faults = {k: v for k, v in state.faults.items() if k != name}
@@ -230,6 +240,23 @@ class Store:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def _normalized_fault(fault: Fault) -> Fault:
+    """The fault with its referral names and address in canonical form; ValueError if invalid."""
+    if not (fault.refer or fault.refer_ns or fault.refer_glue):
+        return fault
+    if not fault.refer:
+        raise ValueError("a referral needs the zone it refers to (refer)")
+    zone = "." if fault.refer.strip() == "." else normalize_name(fault.refer)
+    ns = normalize_name(fault.refer_ns) if fault.refer_ns else ""
+    glue = ""
+    if fault.refer_glue:
+        try:
+            glue = str(ipaddress.ip_address(fault.refer_glue.strip()))
+        except ValueError:
+            raise ValueError(f"invalid glue address {fault.refer_glue!r}") from None
+    return replace(fault, refer=zone, refer_ns=ns, refer_glue=glue)
 
 
 def _same_rr(a: Record, b: Record) -> bool:

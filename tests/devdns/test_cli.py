@@ -71,6 +71,18 @@ def test_a_fault_it_sets_makes_the_server_fail_for_that_name_until_cleared(dns_s
     assert texts(ask(dns_server, "gallery.client.com", "A").answer) == ["203.0.113.7"]
 
 
+def test_a_referral_it_sets_is_served_instead_of_the_record(dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+
+    done = dns_server.cli("fault", "gallery.client.com", "--refer", "COM.", "--refer-glue", "192.0.2.53")
+
+    assert done.returncode == 0, done.stderr
+    response = ask(dns_server, "gallery.client.com", "A")
+    assert response.answer == [] and texts(response.authority) == ["ns1.com."]
+    assert texts(response.additional) == ["192.0.2.53"]
+    assert dns_server.store.load().faults["gallery.client.com"].refer == "com"
+
+
 def test_a_latency_it_sets_delays_every_answer_and_clear_forgets_everything(dns_server):
     dns_server.add("gallery.client.com", "A", "203.0.113.7")
 
@@ -128,6 +140,8 @@ def test_without_devdns_state_it_writes_var_devdns_json_under_the_working_direct
         (["add", "gallery.client.com", "A", "192.0.2.1", "--ttl", "-5"], "-5 is negative"),
         (["remove", "gallery.client.com", "A", "192.0.2.1", "192.0.2.2"], "exactly one value"),
         (["fault", "gallery.client.com", "--latency", "soon"], "'soon' is not a whole number"),
+        (["fault", "gallery.client.com", "--refer", "com", "--refer-glue", "nowhere"], "invalid glue address"),
+        (["fault", "gallery.client.com", "--refer-ns", "ns1.evil.net"], "needs the zone it refers to"),
         (["latency", "-1"], "-1 is negative"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "the following arguments are required"),

@@ -156,3 +156,36 @@ def test_latency_delays_answers_without_serialising_them(dns_server):
 
     assert len(finished) == 20
     assert 0.2 <= min(finished) - started and max(finished) - started < 0.8
+
+
+def test_a_refer_fault_answers_with_a_referral_and_glue_instead_of_the_record(dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+    dns_server.fault("gallery.client.com", refer="com", refer_ns="ns1.evil.net", refer_glue="192.0.2.53")
+
+    response = ask(dns_server, "gallery.client.com", "A")
+
+    assert not response.flags & dns.flags.AA
+    assert response.rcode() == dns.rcode.NOERROR and response.answer == []
+    [ns] = response.authority
+    assert (ns.name.to_text(), texts([ns])) == ("com.", ["ns1.evil.net."])
+    [glue] = response.additional
+    assert (glue.name.to_text(), texts([glue])) == ("ns1.evil.net.", ["192.0.2.53"])
+
+
+def test_a_referral_to_the_names_own_zone_sends_the_client_back_to_this_server(dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+    dns_server.fault("gallery.client.com", refer="client.com")
+
+    response = ask(dns_server, "gallery.client.com", "A")
+
+    assert texts(response.authority) == ["ns1.client.com."]
+    assert texts(response.additional) == [dns_server.host]
+
+
+def test_the_hostile_server_shares_the_port_and_keeps_its_own_records(dns_server, hostile_dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+    hostile_dns_server.add("gallery.client.com", "A", "198.51.100.66")
+
+    assert hostile_dns_server.port == dns_server.port and hostile_dns_server.host != dns_server.host
+    assert texts(ask(dns_server, "gallery.client.com", "A").answer) == ["203.0.113.7"]
+    assert texts(ask(hostile_dns_server, "gallery.client.com", "A").answer) == ["198.51.100.66"]
