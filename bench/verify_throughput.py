@@ -119,6 +119,7 @@ def main() -> int:
                     resolvers=(("127.0.0.1", port),),
                     nameserver_port=port,
                     timeout=2.0,
+                    allow_private_nameservers=True,  # devdns is on loopback
                     cname_zone=CNAME_ZONE,
                 )
             )

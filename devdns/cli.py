@@ -4,7 +4,7 @@
     python -m devdns add _ve-verify.client.com TXT k3x9          (several values: one multi-string TXT)
     python -m devdns remove gallery.client.com [CNAME [VALUE]]
     python -m devdns list [--json]
-    python -m devdns fault gallery.client.com --servfail | --timeout | --refused | --truncate | --latency MS
+    python -m devdns fault gallery.client.com --servfail | --timeout | --refused | --truncate | --hangup | --latency MS
     python -m devdns fault gallery.client.com --refer com [--refer-ns ns1.evil.net] [--refer-glue 127.0.0.2]
     python -m devdns fault gallery.client.com --clear
     python -m devdns latency 20                                  (every answer, in ms)
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     fault = commands.add_parser("fault", help="make the server misbehave for one name")
     fault.add_argument("name")
     fault.add_argument("--latency", type=_non_negative, default=0, metavar="MS", help="delay answers")
-    for flag in ("servfail", "timeout", "refused", "truncate"):
+    for flag in ("servfail", "timeout", "refused", "truncate", "hangup"):
         fault.add_argument(f"--{flag}", action="store_true")
     fault.add_argument("--refer", default="", metavar="ZONE", help="answer with a referral to this zone instead")
     fault.add_argument("--refer-ns", default="", metavar="HOST", help="the referral's name server (ns1.ZONE)")
@@ -133,6 +133,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 timeout=args.timeout,
                 refused=args.refused,
                 truncate=args.truncate,
+                hangup=args.hangup,
                 refer=args.refer,
                 refer_ns=args.refer_ns,
                 refer_glue=args.refer_glue,

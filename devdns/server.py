@@ -26,6 +26,7 @@ from typing import Self
 import dns.exception
 import dns.flags
 import dns.message
+import dns.rcode
 
 from devdns.authority import Authority
 from devdns.store import Store
@@ -35,6 +36,8 @@ log = logging.getLogger("devdns")
 DEFAULT_HOST = "127.0.0.1"
 # Without EDNS a UDP answer may not exceed 512 bytes (RFC 1035).
 CLASSIC_UDP_LIMIT = 512
+# The reply that closes a TCP connection instead of answering (the hangup fault).
+HANG_UP = b""
 
 
 class _Engine:
@@ -65,7 +68,7 @@ class _Engine:
         return self._authority
 
     def handle(self, wire: bytes, *, over_udp: bool) -> tuple[bytes | None, float]:
-        """The reply (None: stay silent) and how many seconds to wait before sending it."""
+        """The reply (None: stay silent; HANG_UP over TCP: close the connection) and how long to wait first."""
         try:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
@@ -81,9 +84,17 @@ class _Engine:
         response = authority.respond(query)
         log.debug("devdns: %s %s", query.question[0] if qname else "?", response.rcode())
         if not over_udp:
-            return response.to_wire(), delay
+            if fault and fault.hangup:
+                return HANG_UP, delay
+            try:
+                # Not limited by the query's EDNS size, which is about UDP.
+                return response.to_wire(max_size=65535), delay
+            except dns.exception.TooBig:  # more than a TCP message can carry (64 KB)
+                response = dns.message.make_response(query)
+                response.set_rcode(dns.rcode.SERVFAIL)
+                return response.to_wire(), delay
         limit = max(query.payload, CLASSIC_UDP_LIMIT) if query.edns >= 0 else CLASSIC_UDP_LIMIT
-        if fault and fault.truncate:
+        if fault and (fault.truncate or fault.hangup):
             return _truncated(response).to_wire(), delay
         try:
             return response.to_wire(max_size=limit), delay
@@ -130,6 +141,8 @@ async def _serve_tcp_client(engine: _Engine, reader: asyncio.StreamReader, write
                 continue
             if delay > 0:
                 await asyncio.sleep(delay)
+            if reply == HANG_UP:
+                break
             writer.write(struct.pack("!H", len(reply)) + reply)
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):

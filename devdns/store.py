@@ -47,6 +47,7 @@ class Fault:
     timeout: bool = False  # drop the query: the client sees no answer at all
     refused: bool = False
     truncate: bool = False  # UDP answers carry only the TC bit; TCP gets the full answer
+    hangup: bool = False  # UDP answers carry only the TC bit; TCP connections are closed unanswered
     # Answer with a referral instead (not authoritative): zone `refer` is served by
     # `refer_ns` (default ns1.<refer>), whose glue address is `refer_glue`
     # (default: this server's own address). A referral to the name's own zone

@@ -78,6 +78,8 @@ class Stack:
             "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{p.dynamodb}",
             "DNS_RESOLVERS": f"127.0.0.1:{p.dns}",
             "DNS_NAMESERVER_PORT": str(p.dns),
+            # devdns answers on loopback and names itself (127.0.0.1) as every zone's name server.
+            "DNS_ALLOW_PRIVATE_NAMESERVERS": "true",
             "DEVDNS_STATE": str(self.devdns_state),
             "EDGE_CONFIG": str(self.edge_config_path),
             "VE_WEB_PORT": str(p.web),

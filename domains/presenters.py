@@ -189,8 +189,11 @@ def describe_hops(found) -> list[dict]:
         server = hop.get("server")
         if hop.get("status") == "error":
             source = f"last tried {server}" if server else ""
+        elif not hop.get("authoritative"):
+            # Never the resolver's address: it is ours, not the tenant's.
+            source = "answered by a resolver, not your DNS host"
         elif server:
-            source = f"answered by {server}" + ("" if hop.get("authoritative") else " (a resolver, not your DNS host)")
+            source = f"answered by {server}"
         else:
             source = ""
         described.append(

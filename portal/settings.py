@@ -154,6 +154,14 @@ DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")
 DNS_NAMESERVER_PORT = env_int("DNS_NAMESERVER_PORT", 53)
 # Seconds per query to one server.
 DNS_TIMEOUT = env_float("DNS_TIMEOUT", 2.0)
+# Seconds one check may take in all: every query, retry, TCP fallback and hop
+# for one hostname. A tenant's name servers may be slow on purpose; past this
+# the check is `transient` (nothing changes) and is retried later.
+DNS_CHECK_DEADLINE = env_float("DNS_CHECK_DEADLINE", 10.0)
+# Name servers learned from DNS (NS records, glue) at private, loopback,
+# link-local or metadata addresses are never asked unless this is on. Only the
+# local stack and the tests turn it on: devdns listens on 127.0.0.1.
+DNS_ALLOW_PRIVATE_NAMESERVERS = env_bool("DNS_ALLOW_PRIVATE_NAMESERVERS", False)
 # When set, an apex domain's A/AAAA records must all be among these addresses.
 EDGE_APEX_ADDRESSES = env_list("EDGE_APEX_ADDRESSES", "")
 # Threads one batch of checks runs on; each mostly waits on the network.

@@ -8,7 +8,16 @@ anyone can point at the shared name (subdomain takeover).
 Apex: TXT `_ve-verify.<hostname>` with the token, and A/AAAA records all
 among EDGE_APEX_ADDRESSES when that is configured.
 
-Names inside CNAME_ZONE are ours: the chain stops there without asking.
+Names inside CNAME_ZONE are ours: the chain stops there without asking; so
+are names outside every public suffix (corp.internal, .local): they exist only
+behind some resolver, and what it says about them is not the tenant's to read.
+
+A check never outlives its deadline (DnsConfig.deadline): every question of
+one check shares it, and when it runs out the check is transient. What DNS
+answered is cut before it is stored or shown: at most MAX_RECORD_CHARS per
+record, MAX_RECORDS_PER_HOP per question and MAX_RECORDS_PER_CHECK in all.
+Addresses a resolver (not the tenant's own name server) answered are shown
+only when public.
 """
 
 from __future__ import annotations
@@ -16,24 +25,59 @@ from __future__ import annotations
 import functools
 import ipaddress
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 
 import dns.name
 import dns.rdata
 import dns.rdatatype
 
 from domains.dns.config import DnsConfig
-from domains.dns.lookup import Answer, Lookup, LookupFailed
+from domains.dns.lookup import (
+    Answer,
+    Deadline,
+    DeadlineExceeded,
+    Lookup,
+    LookupFailed,
+    is_public_address,
+    public_suffixes,
+)
 from domains.dns.result import CheckRequest, CheckResult, Hop, Outcome
 
 MAX_CNAME_HOPS = 8
 VERIFY_LABEL = "_ve-verify"
 DEFAULT_CONCURRENCY = 64
+# What is kept of DNS answers (stored in DomainCheck.found and shown): a TXT
+# record can hold 64 KB and an answer hundreds of records.
+MAX_RECORD_CHARS = 255
+MAX_RECORDS_PER_HOP = 20
+MAX_RECORDS_PER_CHECK = 60
+MAX_ERROR_CHARS = 500
+MAX_MESSAGE_CHARS = 1500
+# How many values a message quotes before "and N more".
+MAX_VALUES_QUOTED = 3
+NON_PUBLIC_ADDRESS = "(a non-public address)"
 
 
 def _text(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True).lower()
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _more(count: int) -> str:
+    return f"… and {count} more"
+
+
+def _quoted(values: Sequence[str], *, quote: bool = False) -> str:
+    """A few values for a sentence, each cut short, then how many more there are."""
+    shown = [repr(_cut(v, 80)) if quote else _cut(v, 80) for v in values[:MAX_VALUES_QUOTED]]
+    if len(values) > MAX_VALUES_QUOTED:
+        shown.append(f"and {len(values) - MAX_VALUES_QUOTED} more")
+    return ", ".join(shown)
 
 
 def _hop(answer: Answer) -> Hop:
@@ -41,18 +85,48 @@ def _hop(answer: Answer) -> Hop:
         name=_text(answer.name),
         type=dns.rdatatype.to_text(answer.rdtype),
         status=answer.status,
-        records=tuple(_record_text(rdata) for rdata in answer.rdatas),
+        records=_shown_records(answer),
         server=answer.server,
         authoritative=answer.authoritative,
     )
 
 
-def _record_text(rdata: dns.rdata.Rdata) -> str:
+def _shown_records(answer: Answer) -> tuple[str, ...]:
+    """The records of an answer as stored and shown: each cut, at most MAX_RECORDS_PER_HOP."""
+    texts = [_cut(_record_text(rdata, answer), MAX_RECORD_CHARS) for rdata in answer.rdatas]
+    if len(texts) > MAX_RECORDS_PER_HOP:
+        texts = [*texts[: MAX_RECORDS_PER_HOP - 1], _more(len(texts) - MAX_RECORDS_PER_HOP + 1)]
+    return tuple(texts)
+
+
+def _record_text(rdata: dns.rdata.Rdata, answer: Answer | None = None) -> str:
     if rdata.rdtype == dns.rdatatype.CNAME:
         return _text(rdata.target)
     if rdata.rdtype == dns.rdatatype.TXT:
         return _txt_value(rdata)
+    if rdata.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and answer is not None and not answer.authoritative:
+        # A resolver's answer may come from a zone only our network sees.
+        if not is_public_address(rdata.address):
+            return NON_PUBLIC_ADDRESS
     return rdata.to_text()
+
+
+def _is_public_name(name: dns.name.Name) -> bool:
+    """Whether the name is under a public suffix, i.e. can exist on the internet at all."""
+    return public_suffixes().publicsuffix(_text(name), accept_unknown=False) is not None
+
+
+def _bounded(hops: Sequence[Hop]) -> tuple[Hop, ...]:
+    """The hops with at most MAX_RECORDS_PER_CHECK records in all (later hops give way)."""
+    left = MAX_RECORDS_PER_CHECK
+    bounded = []
+    for hop in hops:
+        if len(hop.records) > left:
+            kept = hop.records[: max(left - 1, 0)]
+            hop = replace(hop, records=(*kept, _more(len(hop.records) - len(kept))))
+        left = max(left - len(hop.records), 0)
+        bounded.append(hop)
+    return tuple(bounded)
 
 
 def _txt_value(rdata: dns.rdata.Rdata) -> str:
@@ -67,8 +141,23 @@ def _failed_hop(failure: LookupFailed) -> Hop:
         type=dns.rdatatype.to_text(failure.rdtype),
         status="error",
         server=failure.last_server,
-        error="; ".join(failure.attempts) or "no server to ask",
+        error=_cut(_reasons(failure), MAX_ERROR_CHARS),
     )
+
+
+def _reasons(failure: LookupFailed) -> str:
+    reasons = "; ".join(failure.attempts) or "no name server found"
+    if isinstance(failure, DeadlineExceeded):
+        reasons = f"{reasons}; out of time" if failure.attempts else "out of time"
+    return reasons
+
+
+@dataclass
+class _Run:
+    """One check under way: the questions asked so far and the time it has left."""
+
+    hops: list[Hop]
+    deadline: Deadline
 
 
 class _Transient(Exception):
@@ -80,7 +169,8 @@ class _Transient(Exception):
 class DomainChecker:
     """Checks hostnames against DNS. Thread-safe; keep one per process for its caches.
 
-    check(request) never raises for DNS trouble: that is a `transient` outcome.
+    check(request) never raises for DNS trouble: that is a `transient` outcome,
+    and it returns within config.deadline (plus the time to build the result).
     """
 
     def __init__(self, config: DnsConfig, *, ns_cache_ttl: float = 60.0) -> None:
@@ -95,12 +185,13 @@ class DomainChecker:
         target = dns.name.from_text(request.target or f"{request.token}.{self.config.cname_zone}")
         verify_name = dns.name.Name((VERIFY_LABEL, *host.labels))
         expected = self._expected(request, host, target, verify_name)
-        hops: list[Hop] = []
+        run = _Run(hops=[], deadline=Deadline(self.config.deadline))
+        hops = run.hops
         try:
             if request.is_apex:
-                outcome, message = self._check_apex(request, host, verify_name, hops)
+                outcome, message = self._check_apex(request, host, verify_name, run)
             else:
-                outcome, message = self._check_subdomain(request, host, target, verify_name, hops)
+                outcome, message = self._check_subdomain(request, host, target, verify_name, run)
         except _Transient as transient:
             hops = list(transient.hops)
             outcome = Outcome.TRANSIENT
@@ -109,8 +200,8 @@ class DomainChecker:
             hostname=_text(host),
             outcome=outcome,
             expected=expected,
-            hops=tuple(hops),
-            message=message,
+            hops=_bounded(hops),
+            message=_cut(message, MAX_MESSAGE_CHARS),
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 
@@ -126,19 +217,41 @@ class DomainChecker:
         dependent queries spent waiting on the network, the same code serves
         single checks, and dnspython's blocking calls release the GIL.
         """
+        results: list[CheckResult | None] = [None] * len(requests)
+        for index, result in self.check_each(requests, concurrency=concurrency):
+            results[index] = result
+        return results  # type: ignore[return-value]  # every index was filled
+
+    def check_each(
+        self,
+        requests: Sequence[CheckRequest],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> Iterator[tuple[int, CheckResult]]:
+        """Check many hostnames at once, yielding (index in `requests`, result) as each check ends.
+
+        A caller can act on each result at once instead of waiting for the
+        slowest check of the batch (each still ends within the deadline).
+        """
         if not requests:
-            return []
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(requests)), thread_name_prefix="dns-check") as pool:
-            return list(pool.map(self.check, requests))
+            return
+        pool = ThreadPoolExecutor(max_workers=min(concurrency, len(requests)), thread_name_prefix="dns-check")
+        try:
+            futures = {pool.submit(self.check, request): index for index, request in enumerate(requests)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            # A caller that stops early leaves only the checks already running to finish.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     # -- rules ------------------------------------------------------------------
 
-    def _query(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, hops: list[Hop]) -> Answer:
+    def _query(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, run: _Run) -> Answer:
         try:
-            answer = self._lookup.query(name, rdtype)
+            answer = self._lookup.query(name, rdtype, deadline=run.deadline)
         except LookupFailed as failure:
-            raise _Transient(failure, hops) from failure
-        hops.append(_hop(answer))
+            raise _Transient(failure, run.hops) from failure
+        run.hops.append(_hop(answer))
         return answer
 
     def _check_subdomain(
@@ -147,7 +260,7 @@ class DomainChecker:
         host: dns.name.Name,
         target: dns.name.Name,
         verify_name: dns.name.Name,
-        hops: list[Hop],
+        run: _Run,
     ) -> tuple[Outcome, str]:
         chain = [host]
         while True:
@@ -155,7 +268,7 @@ class DomainChecker:
             if current == target:
                 return Outcome.VERIFIED, f"{_text(host)} points to {_text(target)}."
             if current == self._shared_target:
-                return self._check_token(request, host, verify_name, hops, via_shared=True)
+                return self._check_token(request, host, verify_name, run, via_shared=True)
             if current.is_subdomain(self._shared_target):
                 return Outcome.WRONG_TARGET, (
                     f"{_text(host)} points to {_text(current)}, which is not this domain's "
@@ -166,7 +279,13 @@ class DomainChecker:
                     f"{_text(host)} has a chain of more than {MAX_CNAME_HOPS} CNAME records; "
                     f"point it directly to {_text(target)}."
                 )
-            answer = self._query(current, dns.rdatatype.CNAME, hops)
+            if current != host and not _is_public_name(current):
+                # Only a resolver could answer about it, from a zone the internet does not see.
+                return Outcome.WRONG_TARGET, (
+                    f"{_text(host)} points to {_cut(_text(current), 80)}, which is not a public DNS name; "
+                    f"it must point to {_text(target)}."
+                )
+            answer = self._query(current, dns.rdatatype.CNAME, run)
             if answer.status == "answer":
                 following = answer.rdatas[0].target
                 if following in chain:
@@ -182,18 +301,19 @@ class DomainChecker:
                 return Outcome.MISSING, (
                     f"{_text(host)} does not exist in DNS yet; add a CNAME record pointing to {_text(target)}."
                 )
-            return self._no_cname_at_host(host, target, hops)
+            return self._no_cname_at_host(host, target, run)
 
-    def _no_cname_at_host(self, host: dns.name.Name, target: dns.name.Name, hops: list[Hop]) -> tuple[Outcome, str]:
+    def _no_cname_at_host(self, host: dns.name.Name, target: dns.name.Name, run: _Run) -> tuple[Outcome, str]:
         """The hostname exists without a CNAME: say what it has instead, if anything."""
         addresses = [
-            record
+            _record_text(rdata, answer)
             for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
-            for record in (_record_text(r) for r in self._query(host, rdtype, hops).rdatas)
+            for answer in (self._query(host, rdtype, run),)
+            for rdata in answer.rdatas
         ]
         if addresses:
             return Outcome.WRONG_TARGET, (
-                f"{_text(host)} has address records ({', '.join(addresses)}) instead of a CNAME; "
+                f"{_text(host)} has address records ({_quoted(addresses)}) instead of a CNAME; "
                 f"replace them with a CNAME record pointing to {_text(target)}."
             )
         return Outcome.MISSING, (f"{_text(host)} has no CNAME record; add one pointing to {_text(target)}.")
@@ -208,11 +328,11 @@ class DomainChecker:
         request: CheckRequest,
         host: dns.name.Name,
         verify_name: dns.name.Name,
-        hops: list[Hop],
+        run: _Run,
         *,
         via_shared: bool,
     ) -> tuple[Outcome, str]:
-        answer = self._query(verify_name, dns.rdatatype.TXT, hops)
+        answer = self._query(verify_name, dns.rdatatype.TXT, run)
         values = [_txt_value(rdata).strip() for rdata in answer.rdatas]
         token = request.token.strip().lower()
         if token and any(value.lower() == token for value in values):
@@ -221,7 +341,7 @@ class DomainChecker:
                 Outcome.VERIFIED,
                 f"{_text(host)} {reason}has the verification TXT record.",
             )
-        has = f"has TXT {', '.join(repr(v) for v in values)} but not" if values else "has no TXT record with"
+        has = f"has TXT {_quoted(values, quote=True)} but not" if values else "has no TXT record with"
         if via_shared:
             return Outcome.TOKEN_MISSING, (
                 f"{_text(host)} points to the shared {self.config.cname_zone}, and {_text(verify_name)} "
@@ -238,22 +358,22 @@ class DomainChecker:
         request: CheckRequest,
         host: dns.name.Name,
         verify_name: dns.name.Name,
-        hops: list[Hop],
+        run: _Run,
     ) -> tuple[Outcome, str]:
-        token_outcome, token_message = self._check_token(request, host, verify_name, hops, via_shared=False)
+        token_outcome, token_message = self._check_token(request, host, verify_name, run, via_shared=False)
         if not self._edge_addresses:
             return token_outcome, token_message
 
-        answers = [self._query(host, rdtype, hops) for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)]
-        found = [ipaddress.ip_address(r.address) for answer in answers for r in answer.rdatas]
+        answers = [self._query(host, rdtype, run) for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)]
+        found = [(ipaddress.ip_address(r.address), answer, r) for answer in answers for r in answer.rdatas]
         allowed = ", ".join(self.config.edge_apex_addresses)
         if not found:
             address_outcome = Outcome.MISSING
             address_problem = f"{_text(host)} has no A record; add A/AAAA records for {allowed}"
-        elif foreign := [str(a) for a in found if a not in self._edge_addresses]:
+        elif foreign := [_record_text(r, answer) for a, answer, r in found if a not in self._edge_addresses]:
             address_outcome = Outcome.WRONG_TARGET
             address_problem = (
-                f"{_text(host)} has address records ({', '.join(foreign)}) that are not VE.AI's; "
+                f"{_text(host)} has address records ({_quoted(foreign)}) that are not VE.AI's; "
                 f"they must be among {allowed}"
             )
         else:
@@ -301,7 +421,13 @@ class DomainChecker:
 
     @staticmethod
     def _transient_message(host: dns.name.Name, failure: LookupFailed) -> str:
-        reasons = "; ".join(failure.attempts) or "no name server found"
+        reasons = _cut(_reasons(failure), MAX_ERROR_CHARS)
+        if isinstance(failure, DeadlineExceeded):
+            return (
+                f"The check of {_text(host)} did not finish within {failure.seconds:g} s: DNS was too slow "
+                f"to answer about {_text(failure.name)} ({reasons}); nothing about {_text(host)} changes, "
+                "and it will be checked again shortly."
+            )
         return (
             f"DNS did not answer about {_text(failure.name)} ({reasons}); nothing about "
             f"{_text(host)} changes, and it will be checked again shortly."

@@ -189,3 +189,29 @@ def test_the_hostile_server_shares_the_port_and_keeps_its_own_records(dns_server
     assert hostile_dns_server.port == dns_server.port and hostile_dns_server.host != dns_server.host
     assert texts(ask(dns_server, "gallery.client.com", "A").answer) == ["203.0.113.7"]
     assert texts(ask(hostile_dns_server, "gallery.client.com", "A").answer) == ["198.51.100.66"]
+
+
+def test_a_hangup_fault_truncates_over_udp_and_closes_tcp_without_an_answer(dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+    dns_server.fault("gallery.client.com", hangup=True)
+
+    assert ask(dns_server, "gallery.client.com", "A").flags & dns.flags.TC
+    with pytest.raises(EOFError):
+        ask(dns_server, "gallery.client.com", "A", tcp=True)
+
+
+def test_an_answer_too_big_even_for_tcp_is_a_servfail(dns_server):
+    for i in range(80):
+        dns_server.add("big.client.com", "TXT", [f"{i:02d}" + "x" * 250] * 4)
+
+    assert ask(dns_server, "big.client.com", "TXT", tcp=True).rcode() == dns.rcode.SERVFAIL
+
+
+def test_over_tcp_an_answer_is_not_limited_to_the_udp_size_of_the_query(dns_server):
+    for i in range(20):
+        dns_server.add("big.client.com", "TXT", [f"{i:02d}" + "x" * 250] * 4)
+    query = dns.message.make_query("big.client.com", "TXT", use_edns=0, payload=1232)
+
+    response = dns.query.tcp(query, dns_server.host, timeout=1.0, port=dns_server.port)
+
+    assert sum(len(rrset) for rrset in response.answer) == 20

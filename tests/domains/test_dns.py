@@ -19,6 +19,7 @@ def checker(dns_server):
             resolvers=((dns_server.host, dns_server.port),),
             nameserver_port=dns_server.port,
             timeout=0.5,
+            allow_private_nameservers=True,  # devdns is on loopback
             cname_zone="domain.ve.ai",
             edge_apex_addresses=EDGE_ADDRESSES,
         )

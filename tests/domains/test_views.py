@@ -359,6 +359,21 @@ class TestStatus:
         assert f"{gallery.hostname} has CNAME old-host.example.net — answered by 198.51.100.7:53" in page
         assert "old-host.example.net does not exist — answered by 203.0.113.9:53" in page
 
+    def test_a_hop_a_resolver_answered_never_shows_the_resolvers_address(self, alice, gallery):
+        # Checks stored before resolvers were anonymised still carry the address.
+        DomainCheck.objects.create(
+            domain=gallery,
+            outcome=CheckOutcome.MISSING,
+            found=[
+                {"name": gallery.hostname, "type": "CNAME", "status": "nxdomain", "records": []}
+                | {"server": "10.0.0.2:53", "authoritative": False, "error": None}
+            ],
+            message=f"{gallery.hostname} does not exist in DNS yet.",
+        )
+        page = text(signed_in(alice).get(detail_url(gallery)))
+        assert f"{gallery.hostname} does not exist — answered by a resolver, not your DNS host" in page
+        assert "10.0.0.2" not in page
+
     def test_a_transient_failure_does_not_blame_the_tenant(self, alice, gallery):
         DomainCheck.objects.create(
             domain=gallery,
