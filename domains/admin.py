@@ -17,7 +17,7 @@ from domains import selectors, services
 from domains.edge import store as edge_store
 from domains.edge.states import EdgeSync
 from domains.errors import DomainError, NotAllowed
-from domains.models import Domain, DomainCheck, DomainEvent, EdgeOutbox
+from domains.models import Domain, DomainCheck, DomainEvent, EdgeOutbox, HostnameBlock
 from domains.services.lifecycle import STAFF_PERMISSION
 from portal.admin import ReadOnlyTabularInline
 from workspaces.roles import is_support_staff
@@ -242,6 +242,85 @@ class DomainAdmin(ReadOnlyAdmin):
             "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
         }
         return TemplateResponse(request, "admin/domains/suspend.html", context)
+
+
+class BlockInForceFilter(admin.SimpleListFilter):
+    title = "block"
+    parameter_name = "block"
+
+    def lookups(self, request, model_admin):
+        return [("in_force", "In force"), ("lifted", "Lifted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "in_force":
+            return queryset.filter(lifted_at__isnull=True)
+        if self.value() == "lifted":
+            return queryset.filter(lifted_at__isnull=False)
+        return queryset
+
+
+class LiftBlockForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded with the block; a suspended domain the tenant kept goes back to pending.",
+    )
+
+
+@admin.register(HostnameBlock)
+class HostnameBlockAdmin(ReadOnlyAdmin):
+    """Hostnames support blocked by suspending a domain; a block outlives the domain until support lifts it."""
+
+    list_display = [
+        "hostname",
+        "in_force",
+        "workspace",
+        "reason",
+        "blocked_by",
+        "blocked_at",
+        "lifted_by",
+        "lifted_at",
+        "lift_reason",
+    ]
+    list_filter = [BlockInForceFilter]
+    search_fields = ["hostname", "reason", "workspace__name", "workspace__public_id"]
+    list_select_related = ["workspace", "blocked_by", "lifted_by"]
+    actions = ["lift"]
+
+    def has_manage_permission(self, request) -> bool:
+        return is_support_staff(request.user, permission=STAFF_PERMISSION)
+
+    @admin.display(description="in force", boolean=True, ordering="lifted_at")
+    def in_force(self, block: HostnameBlock) -> bool:
+        return block.is_active
+
+    @admin.action(description="Lift the block (asks for a reason)", permissions=["manage"])
+    def lift(self, request, queryset):
+        form = LiftBlockForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            done = 0
+            for block in queryset:
+                try:
+                    services.hostname_block_lift(
+                        staff_user=request.user, block=block, reason=form.cleaned_data["reason"]
+                    )
+                    done += 1
+                except (DomainError, NotAllowed) as exc:
+                    self.message_user(request, f"{block.hostname}: {exc}", messages.WARNING)
+            if done:
+                self.message_user(request, f"Lifted {done} block{'s' if done != 1 else ''}.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Lift blocks",
+            "opts": self.model._meta,
+            "blocks": queryset,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/domains/lift_block.html", context)
 
 
 class UndeliveredFilter(admin.SimpleListFilter):

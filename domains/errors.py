@@ -13,6 +13,7 @@ __all__ = [
     "NotAllowed",
     "WorkspaceLimitReached",
     "HostnameTaken",
+    "HostnameBlocked",
     "InvalidTransition",
     "CheckRateLimited",
 ]
@@ -28,6 +29,10 @@ class WorkspaceLimitReached(DomainError):
 
 class HostnameTaken(DomainError):
     """The hostname is already connected (never says to which other workspace)."""
+
+
+class HostnameBlocked(HostnameTaken):
+    """Support blocked the hostname (suspended a domain of it); only support lifts the block."""
 
 
 class InvalidTransition(DomainError):

@@ -5,7 +5,7 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
 from domains.edge.states import EdgeState
 
@@ -27,12 +27,17 @@ class DomainStatus(models.TextChoices):
 SERVABLE_STATUSES = frozenset({DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED})
 # Statuses on the automatic check schedule.
 CHECKED_STATUSES = frozenset({DomainStatus.PENDING, DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED})
+# Statuses in which a domain holds its hostname: DNS control was proven (and the
+# domain may be served), or support suspended it (the hostname is blocked). At
+# most one domain per hostname holds it (a partial unique index); pending and
+# failed domains are unproven claims, and several workspaces may hold those at once.
+HOLDING_STATUSES = frozenset({DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED, DomainStatus.SUSPENDED})
 
 
 class Domain(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="domains")
-    hostname = models.CharField(max_length=253, unique=True, help_text="Normalised ASCII (punycode) form.")
+    hostname = models.CharField(max_length=253, db_index=True, help_text="Normalised ASCII (punycode) form.")
     display_hostname = models.CharField(max_length=253, help_text="Unicode form shown to people.")
     status = models.CharField(max_length=16, choices=DomainStatus.choices, default=DomainStatus.PENDING, db_index=True)
     token = models.CharField(max_length=32, unique=True, default=new_domain_token, editable=False)
@@ -58,12 +63,22 @@ class Domain(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     grace_until = models.DateTimeField(null=True, blank=True)
 
-    # Grows with every change of what the edge should serve for this hostname.
+    # The hostname's edge version (Hostname.edge_version) when this domain last changed what the
+    # edge holds; 0 while the edge never heard of it.
     edge_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["hostname"]
         indexes = [models.Index(fields=["status", "next_check_at"], name="domain_due_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "hostname"], name="domain_one_claim_per_workspace"),
+            # Two workspaces proving one hostname at the same moment: exactly one wins.
+            models.UniqueConstraint(
+                fields=["hostname"],
+                condition=models.Q(status__in=sorted(status.value for status in HOLDING_STATUSES)),
+                name="domain_one_holder_per_hostname",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.hostname
@@ -81,6 +96,91 @@ class Domain(models.Model):
     def verify_record_name(self) -> str:
         """Where the TXT ownership token lives."""
         return f"_ve-verify.{self.hostname}"
+
+    @property
+    def holds_hostname(self) -> bool:
+        return self.status in HOLDING_STATUSES
+
+
+class HostnameManager(models.Manager):
+    def lock(self, hostname: str) -> "Hostname":
+        """The hostname's row, created if need be, locked until the caller's transaction ends.
+
+        Every change to a domain's claim on a hostname takes this lock before
+        any domain row (adding, checking, moving status, deleting, suspending),
+        so claims of several workspaces on one hostname are decided one at a time.
+        """
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("lock a hostname inside the transaction that changes its domains")
+        row = self.select_for_update().filter(hostname=hostname).first()
+        if row is None:
+            try:
+                with transaction.atomic():  # a savepoint: a concurrent insert may win
+                    self.create(hostname=hostname)
+            except IntegrityError:
+                pass
+            row = self.select_for_update().get(hostname=hostname)
+        return row
+
+
+class Hostname(models.Model):
+    """One row per hostname the portal has ever held a domain for; it outlives the domains.
+
+    It carries the hostname's edge version, which only grows (bumped under
+    this row's lock by domains.edge.outbox), so a hostname deleted and added
+    again gets higher versions whatever the clocks of the processes say. Its
+    row lock (Hostname.objects.lock) serialises the claims on the hostname.
+    """
+
+    hostname = models.CharField(max_length=253, primary_key=True)
+    edge_version = models.PositiveBigIntegerField(default=0)
+
+    objects = HostnameManager()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} v{self.edge_version}"
+
+
+class HostnameBlock(models.Model):
+    """Support suspended a domain of this hostname: nobody may add or prove it until support lifts the block.
+
+    The block belongs to the hostname, not to the domain: deleting the
+    suspended domain leaves it in force. Lifted blocks are kept as the record
+    of who lifted them, when and why.
+    """
+
+    hostname = models.CharField(max_length=253, db_index=True)
+    domain = models.ForeignKey(
+        Domain, null=True, blank=True, on_delete=models.SET_NULL, related_name="blocks", help_text="The suspended one."
+    )
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    blocked_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lift_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-blocked_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hostname"], condition=models.Q(lifted_at__isnull=True), name="hostname_one_active_block"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hostname} ({'lifted' if self.lifted_at else 'blocked'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
 
 
 class ActorKind(models.TextChoices):

@@ -7,6 +7,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from domains.errors import (
     CheckRateLimited,
+    HostnameBlocked,
     HostnameTaken,
     InvalidHostname,
     InvalidTransition,
@@ -36,6 +37,8 @@ def _translate(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, (NotAllowed, DjangoPermissionDenied)):
         return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, HostnameBlocked):
+        return Conflict(str(exc), code="hostname_blocked")
     if isinstance(exc, HostnameTaken):
         return Conflict(str(exc), code="hostname_taken")
     if isinstance(exc, WorkspaceLimitReached):

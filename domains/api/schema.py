@@ -54,7 +54,7 @@ E400 = error("Invalid input: `fields` holds the messages per field.")
 E401 = error("No credentials, or an invalid or revoked API key.")
 E403 = error("Authenticated, but the role does not allow this (members only read).")
 E404 = error("No such domain in this workspace (other workspaces' domains are never revealed), or no such workspace.")
-E409 = error("Conflict: hostname_taken, workspace_limit_reached or invalid_transition.")
+E409 = error("Conflict: hostname_taken, hostname_blocked, workspace_limit_reached or invalid_transition.")
 E422 = error("idempotency_key_reused: the Idempotency-Key was used with a different request.")
 
 

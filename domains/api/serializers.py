@@ -116,7 +116,9 @@ class DomainFilterSerializer(serializers.Serializer):
 
 
 class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, machine-readable: e.g. invalid, not_found, hostname_taken.")
+    code = serializers.CharField(
+        help_text="Stable, machine-readable: e.g. invalid, not_found, hostname_taken, hostname_blocked."
+    )
     message = serializers.CharField(help_text="For people.")
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),

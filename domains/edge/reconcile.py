@@ -12,7 +12,7 @@ from domains.edge import store
 from domains.edge.delivery import edge_deliver_many
 from domains.edge.outbox import edge_change_record
 from domains.edge.states import EdgeState
-from domains.models import SERVABLE_STATUSES, Domain, EdgeOutbox
+from domains.models import SERVABLE_STATUSES, Domain, EdgeOutbox, Hostname
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,13 @@ class ReconcileReport:
 
 
 def expected_items() -> dict[str, tuple[str, int]]:
-    """hostname → (workspace public id, edge version) for every servable domain, in one query."""
+    """hostname → (workspace public id, edge version) for every servable domain, in one query.
+
+    Only a domain that proved its hostname is servable, and a constraint allows
+    one per hostname, so other workspaces' claims never appear here. The proven
+    domain's edge_version is its hostname's current version (edge_change_record
+    keeps them equal while it is served).
+    """
     rows = (
         Domain.objects.filter(status__in=SERVABLE_STATUSES)
         .values_list("hostname", "workspace__public_id", "edge_version")
@@ -64,13 +70,17 @@ def expected_items() -> dict[str, tuple[str, int]]:
     return {hostname: (workspace_id, version) for hostname, workspace_id, version in rows}
 
 
-def _bump_and_record(hostname: str, *, above: int) -> EdgeOutbox | None:
-    """Record the domain's current edge state again with a version past `above` (delivered by the caller)."""
+def _bump_and_record(hostname: str, *, above: int, workspace_public_id: str = "") -> EdgeOutbox:
+    """Record the hostname's current edge state again with a version past `above` (delivered by the caller).
+
+    Through edge_change_record, like every change, so the hostname's version
+    row grows too and any domain added for it later gets a higher version.
+    `workspace_public_id` is what a tombstone names when no domain is served.
+    """
     with transaction.atomic():
-        domain = Domain.objects.select_for_update().select_related("workspace").filter(hostname=hostname).first()
-        if domain is None:
-            return None
-        return edge_change_record(domain=domain, above=above, deliver=False)
+        return edge_change_record(
+            hostname=hostname, workspace_public_id=workspace_public_id, above=above, deliver=False
+        )
 
 
 def edge_reconcile(
@@ -124,39 +134,26 @@ def edge_reconcile(
 
     served_extras = [h for h, item in table.items() if item.state == EdgeState.SERVE and h not in expected]
     if served_extras:
-        known: dict[str, tuple[str, int]] = {}
+        # The hostname's own version: its newest recorded change, a tombstone now that nothing is served.
+        known: dict[str, int] = {}
         for start in range(0, len(served_extras), 500):
             chunk = served_extras[start : start + 500]
-            known.update(
-                (h, (ws, v))
-                for h, ws, v in Domain.objects.filter(hostname__in=chunk)
-                .values_list("hostname", "workspace__public_id", "edge_version")
-                .order_by()
-            )
+            known.update(Hostname.objects.filter(hostname__in=chunk).values_list("hostname", "edge_version").order_by())
         for host in served_extras:
             note("extra", host)
             item = table[host]
-            if host in known:
-                workspace_id, version = known[host]
-                if version > item.version:
-                    direct.append(
-                        EdgeOutbox(
-                            hostname=host, workspace_public_id=workspace_id, version=version, state=EdgeState.GONE
-                        )
-                    )
-                else:
-                    bumps.append((host, item.version))
-            else:
-                # No domain at all. One more than the stored version is enough, and any
-                # domain added for this hostname later gets a (time-based) higher one.
+            if known.get(host, 0) > item.version:
                 direct.append(
                     EdgeOutbox(
                         hostname=host,
                         workspace_public_id=item.workspace_id,
-                        version=item.version + 1,
+                        version=known[host],
                         state=EdgeState.GONE,
                     )
                 )
+            else:
+                # Including a hostname the database never held: its version row starts past the item's.
+                bumps.append((host, item.version))
     report.db_seconds = time.monotonic() - db_started
     report.samples = {k: v for k, v in samples.items() if v}
 
@@ -164,10 +161,9 @@ def edge_reconcile(
         # SQLite (3.35+) and PostgreSQL both return the new ids from a bulk insert.
         rows = EdgeOutbox.objects.bulk_create(direct, batch_size=1000)
         for host, above in bumps:
-            row = _bump_and_record(host, above=above)
-            if row is not None:
-                report.bumped += 1
-                rows.append(row)
+            item = table.get(host)
+            rows.append(_bump_and_record(host, above=above, workspace_public_id=item.workspace_id if item else ""))
+            report.bumped += 1
         delivery = edge_deliver_many(rows=rows, workers=workers)
         report.written, report.superseded, report.failed = delivery.written, delivery.superseded, delivery.failed
 

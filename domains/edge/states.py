@@ -4,8 +4,6 @@ Pure (no models, no I/O), so the model layer, the DynamoDB wrapper and the
 interfaces can all import it. No other module spells these values.
 """
 
-import time
-
 from django.db import models
 
 
@@ -43,11 +41,12 @@ def sync_state(*, state: str | None, delivered: bool, attempts: int) -> EdgeSync
     return EdgeSync.SYNC_FAILED if attempts else EdgeSync.SYNCING
 
 
-def next_edge_version(current: int) -> int:
-    """A version greater than `current` and than any earlier domain's for the same hostname.
+def next_edge_version(*versions: int) -> int:
+    """The version of a hostname's next edge change: one more than every version it must beat.
 
-    Versions are microsecond timestamps (bumped by one when two changes land in
-    the same microsecond), so a hostname deleted and added again keeps growing
-    versions without the database remembering the deleted row.
+    A counter, never a clock: the callers pass the hostname's version (kept in
+    its Hostname row, which outlives its domains and is bumped under that row's
+    lock) and any version already stored at the edge, so versions strictly grow
+    across deletion and re-adding however far apart the processes' clocks are.
     """
-    return max(current + 1, time.time_ns() // 1000)
+    return max(versions, default=0) + 1

@@ -7,13 +7,19 @@ from domains.models import Domain, EdgeOutbox
 
 
 def _newest_outbox(field: str) -> Subquery:
+    # The hostname's rows for this domain's workspace: another workspace's claim on the
+    # same hostname never shows the edge state of the workspace that proved it.
     return Subquery(
-        EdgeOutbox.objects.filter(hostname=OuterRef("hostname")).order_by("-version", "-id").values(field)[:1]
+        EdgeOutbox.objects.filter(hostname=OuterRef("hostname"), workspace_public_id=OuterRef("workspace__public_id"))
+        .order_by("-version", "-id")
+        .values(field)[:1]
     )
 
 
 def annotate_edge_state(queryset: QuerySet[Domain]) -> QuerySet[Domain]:
     """Annotate each domain with `edge_state` (an EdgeSync value) from its newest outbox row, in the same query.
+
+    A domain's rows are its hostname's rows that name its workspace.
 
     The SQL twin of states.sync_state(); a test proves they agree.
     """
@@ -40,7 +46,11 @@ def annotate_edge_state(queryset: QuerySet[Domain]) -> QuerySet[Domain]:
 
 def domain_edge_status(*, domain: Domain) -> dict:
     """What the edge should hold for one domain, and whether its newest change got there."""
-    row = EdgeOutbox.objects.filter(hostname=domain.hostname).order_by("-version", "-id").first()
+    row = (
+        EdgeOutbox.objects.filter(hostname=domain.hostname, workspace_public_id=domain.workspace.public_id)
+        .order_by("-version", "-id")
+        .first()
+    )
     if row is None:
         state = sync_state(state=None, delivered=False, attempts=0)
     else:

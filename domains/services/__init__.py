@@ -3,7 +3,7 @@
 - lifecycle: added, deleted, retried, and domain_transition, the one path every status change takes
 - checks:    claiming due checks, asking DNS, and what a result does to the domain
 - schedule:  when a domain is checked next (pure arithmetic)
-- staff:     what support staff do (suspend, unsuspend, retry, check, resync)
+- staff:     what support staff do (suspend, unsuspend, lift a hostname's block, retry, check, resync)
 
 Services called by people check who may act (workspaces.roles); the ones the
 system calls (domain_transition, domain_check, the claims) trust their callers.
@@ -18,6 +18,8 @@ from domains.services.checks import (
     domain_expedite_check,
 )
 from domains.services.lifecycle import (
+    BLOCKED_MESSAGE,
+    OTHER_PROVED_MESSAGE,
     SYSTEM,
     TAKEN_MESSAGE,
     Actor,
@@ -32,9 +34,12 @@ from domains.services.staff import (
     domain_retry_by_staff,
     domain_suspend,
     domain_unsuspend,
+    hostname_block_lift,
 )
 
 __all__ = [
+    "BLOCKED_MESSAGE",
+    "OTHER_PROVED_MESSAGE",
     "SYSTEM",
     "TAKEN_MESSAGE",
     "Actor",
@@ -53,4 +58,5 @@ __all__ = [
     "domain_suspend",
     "domain_transition",
     "domain_unsuspend",
+    "hostname_block_lift",
 ]

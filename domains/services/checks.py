@@ -20,9 +20,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from domains.dns import CheckRequest, CheckResult, get_checker
-from domains.errors import CheckRateLimited
-from domains.models import CHECKED_STATUSES, Domain, DomainCheck, DomainStatus
-from domains.services.lifecycle import STAFF_PERMISSION, SYSTEM, Actor, domain_transition
+from domains.errors import CheckRateLimited, HostnameBlocked
+from domains.models import CHECKED_STATUSES, Domain, DomainCheck, DomainStatus, Hostname
+from domains.services.lifecycle import (
+    BLOCKED_REASON,
+    OTHER_PROVED_MESSAGE,
+    STAFF_PERMISSION,
+    SYSTEM,
+    Actor,
+    claim_refusal,
+    domain_transition,
+    rival_claims_fail,
+)
 from domains.services.schedule import next_check_at, pending_deadline
 from workspaces.roles import NotAllowed, is_support_staff, require_manager
 
@@ -161,7 +170,13 @@ def _check_request(domain: Domain) -> CheckRequest:
 
 def _record_check(*, domain_id: uuid.UUID, result: CheckResult, manual: bool, actor: Actor) -> DomainCheck:
     now = timezone.now()
+    hostname = Domain.objects.filter(pk=domain_id).values_list("hostname", flat=True).first()
+    if hostname is None:
+        raise Domain.DoesNotExist
     with transaction.atomic():
+        # The hostname first, then the domain (the one lock order): a check that proves a
+        # pending claim decides the hostname against every other workspace's claim on it.
+        Hostname.objects.lock(hostname)
         domain = Domain.objects.select_for_update().select_related("workspace").get(pk=domain_id)
         check = DomainCheck.objects.create(
             domain=domain,
@@ -182,6 +197,9 @@ def _record_check(*, domain_id: uuid.UUID, result: CheckResult, manual: bool, ac
         fields["next_check_at"] = next_check_at(domain, now=now, transient=not result.definitive)
         if to_status != from_status:
             domain_transition(domain=domain, to_status=to_status, actor=actor, reason=reason, **fields)
+            if from_status == DomainStatus.PENDING and to_status == DomainStatus.ACTIVE:
+                # The first to prove DNS control wins; the other workspaces' claims end failed.
+                rival_claims_fail(hostname=domain.hostname, keep=domain, reason=OTHER_PROVED_MESSAGE)
         else:
             # Most checks change no status: one UPDATE of the row already locked above.
             Domain.objects.filter(pk=domain.pk).update(**fields, updated_at=now)
@@ -193,7 +211,7 @@ def _record_check(*, domain_id: uuid.UUID, result: CheckResult, manual: bool, ac
 
 
 def _status_after_check(domain: Domain, result: CheckResult, *, now: datetime) -> tuple[str, str, dict]:
-    """The status the check leads to, why, and the fields that change with it."""
+    """The status the check leads to, why, and the fields that change with it (under the hostname's lock)."""
     status = domain.status
     if status not in CHECKED_STATUSES or not result.definitive:
         # Failed and suspended domains only record the check; a transient
@@ -201,6 +219,11 @@ def _status_after_check(domain: Domain, result: CheckResult, *, now: datetime) -
         return status, "", {}
     if result.verified:
         if status == DomainStatus.PENDING:
+            refusal = claim_refusal(hostname=domain.hostname, workspace=domain.workspace)
+            if refusal is not None:
+                # Proven too late: another workspace's domain holds the hostname, or support blocked it.
+                reason = BLOCKED_REASON if isinstance(refusal, HostnameBlocked) else OTHER_PROVED_MESSAGE
+                return DomainStatus.FAILED, reason, {"pending_since": None}
             return DomainStatus.ACTIVE, result.message, {"verified_at": now, "pending_since": None, "grace_until": None}
         if status == DomainStatus.MISCONFIGURED:
             return DomainStatus.ACTIVE, f"DNS correct again: {result.message}", {"grace_until": None}

@@ -10,15 +10,28 @@ from django.utils import timezone
 
 from domains.edge.outbox import edge_change_record
 from domains.enqueue import enqueue_on_commit
-from domains.errors import HostnameTaken, InvalidTransition, WorkspaceLimitReached
+from domains.errors import HostnameBlocked, HostnameTaken, InvalidTransition, WorkspaceLimitReached
 from domains.hostnames import is_apex, normalize_hostname, to_unicode
-from domains.models import ActorKind, Domain, DomainEvent, DomainStatus
+from domains.models import (
+    HOLDING_STATUSES,
+    ActorKind,
+    Domain,
+    DomainEvent,
+    DomainStatus,
+    Hostname,
+    HostnameBlock,
+)
 from workspaces.models import Workspace
 from workspaces.roles import require_manager
 
 logger = logging.getLogger(__name__)
 
+# What other workspaces are told; none of these ever names the workspace concerned.
 TAKEN_MESSAGE = "This hostname is already connected to another workspace."
+BLOCKED_MESSAGE = "This hostname is blocked by VE.AI support and cannot be added. Contact support to lift the block."
+# Why an unproven claim ended failed.
+OTHER_PROVED_MESSAGE = "Another workspace proved ownership of this hostname."
+BLOCKED_REASON = "VE.AI support blocked this hostname."
 CHECK_TASK = "domains.check_domain"
 
 
@@ -70,6 +83,7 @@ def domain_transition(*, domain: Domain, to_status: DomainStatus, actor: Actor, 
     actions) have already decided that `actor` may cause this change.
     """
     with transaction.atomic():
+        Hostname.objects.lock(domain.hostname)  # the hostname first, then the domain: the one lock order
         locked = Domain.objects.select_for_update().select_related("workspace").get(pk=domain.pk)
         from_status = locked.status
         was_servable = locked.is_servable
@@ -85,17 +99,22 @@ def domain_transition(*, domain: Domain, to_status: DomainStatus, actor: Actor, 
 
 
 def domain_create(*, user: AbstractBaseUser, workspace: Workspace, hostname: str) -> Domain:
-    """Add a hostname to a workspace as `pending`, due for its first check at once (owners and admins)."""
+    """Add a hostname to a workspace as a `pending` claim, due for its first check at once (owners and admins).
+
+    Other workspaces' unproven (pending or failed) claims on the hostname do not
+    stand in the way: the first to prove DNS control wins. Refused while another
+    workspace holds the hostname (proven) or support blocks it.
+    """
     require_manager(user=user, workspace=workspace)
     normalized = normalize_hostname(hostname)
     with transaction.atomic():
-        # Lock the workspace so two concurrent adds can't both pass the limit.
+        # Lock the workspace so two concurrent adds can't both pass the limit,
+        # and the hostname so no claim slips in while another is decided.
         Workspace.objects.select_for_update().get(pk=workspace.pk)
-        existing = Domain.objects.filter(hostname=normalized).values_list("workspace_id", flat=True).first()
-        if existing is not None:
-            if existing == workspace.pk:
-                raise HostnameTaken("This hostname is already in this workspace.")
-            raise HostnameTaken(TAKEN_MESSAGE)
+        Hostname.objects.lock(normalized)
+        if Domain.objects.filter(workspace=workspace, hostname=normalized).exists():
+            raise HostnameTaken("This hostname is already in this workspace.")
+        require_claimable(hostname=normalized, workspace=workspace)
         if Domain.objects.filter(workspace=workspace).count() >= settings.MAX_DOMAINS_PER_WORKSPACE:
             raise WorkspaceLimitReached(
                 f"This workspace already has {settings.MAX_DOMAINS_PER_WORKSPACE} domains, the most it can have; "
@@ -112,12 +131,12 @@ def domain_create(*, user: AbstractBaseUser, workspace: Workspace, hostname: str
             pending_since=now,
         )
         try:
-            # A savepoint, so the unique constraint losing a race to another
-            # workspace leaves this transaction usable for the clear error.
+            # A savepoint, so a unique constraint (the locks above make that a
+            # backstop) leaves this transaction usable for the clear error.
             with transaction.atomic():
                 domain.save(force_insert=True)
         except IntegrityError:
-            raise HostnameTaken(TAKEN_MESSAGE) from None
+            raise HostnameTaken("This hostname is already in this workspace.") from None
         event_record(
             domain=domain, actor=Actor.tenant(user), from_status="", to_status=DomainStatus.PENDING, reason="added"
         )
@@ -126,10 +145,57 @@ def domain_create(*, user: AbstractBaseUser, workspace: Workspace, hostname: str
     return domain
 
 
+def claim_refusal(*, hostname: str, workspace: Workspace) -> HostnameTaken | None:
+    """Why `workspace` may not claim (or win) `hostname` now, or None; call under the hostname's lock.
+
+    Support's block comes first (HostnameBlocked); then another workspace's
+    domain holding the hostname (proven, or suspended). Unproven claims of
+    other workspaces never stand in the way.
+    """
+    if HostnameBlock.objects.filter(hostname=hostname, lifted_at__isnull=True).exists():
+        return HostnameBlocked(BLOCKED_MESSAGE)
+    if Domain.objects.filter(hostname=hostname, status__in=HOLDING_STATUSES).exclude(workspace=workspace).exists():
+        return HostnameTaken(TAKEN_MESSAGE)
+    return None
+
+
+def require_claimable(*, hostname: str, workspace: Workspace) -> None:
+    if (refusal := claim_refusal(hostname=hostname, workspace=workspace)) is not None:
+        raise refusal
+
+
+def rival_claims_fail(*, hostname: str, keep: Domain, reason: str, actor: Actor = SYSTEM) -> int:
+    """End every other pending claim on `hostname` as failed, each with its event; call under the hostname's lock.
+
+    Run when `keep` proves the hostname (the reason never names its workspace)
+    or support blocks it. Failed claims stay as they are; their Retry is
+    refused while the hostname is held or blocked.
+    """
+    rivals = list(
+        Domain.objects.filter(hostname=hostname, status=DomainStatus.PENDING).exclude(pk=keep.pk).order_by("pk")
+    )
+    for rival in rivals:
+        domain_transition(
+            domain=rival,
+            to_status=DomainStatus.FAILED,
+            actor=actor,
+            reason=reason,
+            pending_since=None,
+            next_check_at=None,
+            check_claimed_until=None,
+        )
+    return len(rivals)
+
+
 def domain_delete(*, user: AbstractBaseUser, domain: Domain) -> None:
-    """Remove a domain (owners and admins); if the edge ever heard of it, a tombstone follows."""
+    """Remove a domain (owners and admins); if the edge ever heard of it, a tombstone follows.
+
+    Deleting a suspended domain leaves its hostname blocked (the block belongs
+    to the hostname): adding it again is refused until support lifts the block.
+    """
     require_manager(user=user, workspace=domain.workspace)
     with transaction.atomic():
+        Hostname.objects.lock(domain.hostname)
         locked = Domain.objects.select_for_update().select_related("workspace").get(pk=domain.pk)
         event_record(domain=locked, actor=Actor.tenant(user), from_status=locked.status, to_status="", reason="deleted")
         if locked.edge_version:
@@ -140,8 +206,16 @@ def domain_delete(*, user: AbstractBaseUser, domain: Domain) -> None:
 def domain_retry(*, user: AbstractBaseUser, domain: Domain) -> Domain:
     """`failed` → `pending` (owners and admins), with a fresh wait for DNS proof and a check at once."""
     require_manager(user=user, workspace=domain.workspace)
+    return domain_retry_as(domain=domain, actor=Actor.tenant(user), reason="retried")
+
+
+def domain_retry_as(*, domain: Domain, actor: Actor, reason: str) -> Domain:
+    """`failed` → `pending` for a caller that has checked who may; refused while the hostname is held or blocked."""
     require_failed(domain)
-    return domain_back_to_pending(domain=domain, actor=Actor.tenant(user), reason="retried")
+    with transaction.atomic():
+        Hostname.objects.lock(domain.hostname)
+        require_claimable(hostname=domain.hostname, workspace=domain.workspace)
+        return domain_back_to_pending(domain=domain, actor=actor, reason=reason)
 
 
 def require_failed(domain: Domain) -> None:

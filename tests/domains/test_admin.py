@@ -4,7 +4,8 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 
-from domains.models import ActorKind, DomainEvent, DomainStatus, EdgeOutbox
+from domains import services
+from domains.models import ActorKind, Domain, DomainEvent, DomainStatus, EdgeOutbox
 from tests.factories import DomainFactory, UserFactory
 from workspaces.models import ApiKey
 from workspaces.services import api_key_create
@@ -178,6 +179,49 @@ class TestActions:
         assert ApiKey.objects.get().revoked_at is None
         as_support.post("/admin/workspaces/apikey/", {"action": "revoke", ACTION_CHECKBOX_NAME: [key.pk]})
         assert ApiKey.objects.get().revoked_at is not None
+
+
+class TestBlockedHostnames:
+    BLOCKS = "/admin/domains/hostnameblock/"
+
+    def test_suspending_in_the_admin_blocks_the_hostname_and_the_block_is_listed(self, as_support, alice, acme):
+        domain = DomainFactory(workspace=acme, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE)
+        act(as_support, "suspend", domain, confirm="1", reason="Phishing report #42")
+        services.domain_delete(user=alice, domain=Domain.objects.get(pk=domain.pk))
+
+        page = as_support.get(self.BLOCKS, {"block": "in_force"}).content.decode()
+        assert "gallery.client-domain.com" in page and "Phishing report #42" in page and "Acme Photo" in page
+        assert "gallery.client-domain.com" not in as_support.get(self.BLOCKS, {"block": "lifted"}).content.decode()
+
+    def test_support_lifts_a_block_with_a_reason_and_it_is_recorded(self, as_support, support, alice, acme):
+        from domains.models import HostnameBlock
+
+        domain = DomainFactory(workspace=acme, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE)
+        services.domain_suspend(staff_user=support, domain=domain, reason="phishing report")
+        block = HostnameBlock.objects.get()
+        lift = {"action": "lift", ACTION_CHECKBOX_NAME: [str(block.pk)]}
+
+        asked = as_support.post(self.BLOCKS, lift, follow=True).content.decode()
+        assert "reason" in asked.lower() and HostnameBlock.objects.get().is_active
+        done = as_support.post(self.BLOCKS, {**lift, "confirm": "1", "reason": "owner verified"}, follow=True)
+
+        block.refresh_from_db()
+        assert "Lifted 1 block" in done.content.decode()
+        assert (block.is_active, block.lifted_by, block.lift_reason) == (False, support, "owner verified")
+        assert Domain.objects.get(pk=domain.pk).status == DomainStatus.PENDING
+        assert staff_event(domain, support).reason == "owner verified"
+
+    def test_staff_who_may_only_view_cannot_lift_a_block(self, client, viewer, support, acme):
+        from domains.models import HostnameBlock
+
+        viewer.user_permissions.add(*Permission.objects.filter(codename="view_hostnameblock"))
+        services.domain_suspend(staff_user=support, domain=DomainFactory(workspace=acme), reason="abuse")
+        block = HostnameBlock.objects.get()
+        client.force_login(viewer)
+        page = client.get(self.BLOCKS).content.decode()
+        assert block.hostname in page and 'value="lift"' not in page
+        client.post(self.BLOCKS, {"action": "lift", ACTION_CHECKBOX_NAME: [str(block.pk)], "confirm": "1"})
+        assert HostnameBlock.objects.get().is_active
 
 
 class TestWhatTheEdgeSees:

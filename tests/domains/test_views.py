@@ -206,12 +206,26 @@ class TestAddDomain:
         response = signed_in(alice).post(reverse("domains:add"), {"hostname": "bad_name.client-domain.com"})
         assert 'value="bad_name.client-domain.com"' in html(response)
 
-    def test_a_hostname_of_another_workspace_is_taken(self, alice, charlie, charlie_studio):
-        services.domain_create(user=charlie, workspace=charlie_studio, hostname="gallery.client-domain.com")
+    def test_a_hostname_another_workspace_proved_is_taken(self, alice, charlie, charlie_studio):
+        DomainFactory(workspace=charlie_studio, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE)
         response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
         assert response.status_code == 400
         assert "already connected to another workspace" in text(response)
         assert "Charlie" not in text(response)
+
+    def test_charlies_unproven_claim_does_not_stop_alice_adding_the_hostname(self, alice, acme, charlie_studio):
+        DomainFactory(workspace=charlie_studio, hostname="gallery.client-domain.com")
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
+        assert response.status_code == 302
+        assert Domain.objects.get(workspace=acme).hostname == "gallery.client-domain.com"
+
+    def test_a_hostname_support_blocked_is_refused_on_the_form_with_why(self, alice, gallery, support):
+        services.domain_suspend(staff_user=support, domain=gallery, reason="phishing report")
+        services.domain_delete(user=alice, domain=Domain.objects.get(pk=gallery.pk))
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "gallery.client-domain.com"})
+        assert response.status_code == 400
+        assert "blocked by VE.AI support" in text(response) and "Contact support" in text(response)
+        assert not Domain.objects.exists()
 
     def test_the_workspace_limit_is_shown_inline(self, alice, acme, settings):
         settings.MAX_DOMAINS_PER_WORKSPACE = 1
@@ -525,6 +539,11 @@ class TestActions:
         )
         assert not Domain.objects.filter(pk=gallery.pk).exists()
         assert "gallery.client-domain.com was deleted" in text(done)
+
+    def test_deleting_a_suspended_domain_says_the_hostname_stays_blocked(self, alice, gallery, support):
+        services.domain_suspend(staff_user=support, domain=gallery, reason="phishing report")
+        page = text(signed_in(alice).get(action_url("delete", gallery)))
+        assert "Deleting it does not lift the suspension" in page and "until support lifts the block" in page
 
     def test_a_link_into_another_of_my_workspaces_switches_to_it(self, alice, acme):
         studio = WorkspaceFactory(name="Aaa Studio")  # first by name, so the default

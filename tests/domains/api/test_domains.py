@@ -148,13 +148,33 @@ class TestCreate:
         response = as_alice.post(URL, "{not json", content_type="application/json")
         assert response.status_code == 400 and error_of(response)["code"] == "parse_error"
 
-    def test_a_hostname_of_another_workspace_is_a_conflict_that_names_no_one(self, as_alice, charlie_studio):
-        DomainFactory(workspace=charlie_studio, hostname="gallery.client-domain.com")
+    def test_a_hostname_another_workspace_proved_is_a_conflict_that_names_no_one(self, as_alice, charlie_studio):
+        DomainFactory(workspace=charlie_studio, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE)
         response = as_alice.post(URL, {"hostname": "gallery.client-domain.com"}, format="json")
         assert response.status_code == 409
         error = error_of(response)
         assert error["code"] == "hostname_taken"
         assert "Charlie" not in error["message"]
+
+    def test_another_workspaces_unproven_claim_is_no_conflict(self, as_alice, acme, charlie_studio):
+        DomainFactory(workspace=charlie_studio, hostname="gallery.client-domain.com")
+        response = as_alice.post(URL, {"hostname": "gallery.client-domain.com"}, format="json")
+        assert response.status_code == 201
+        assert Domain.objects.filter(hostname="gallery.client-domain.com").count() == 2
+
+    def test_a_hostname_support_blocked_is_a_conflict_that_says_so(self, as_alice, acme, alice, support):
+        from domains import services
+
+        domain = DomainFactory(workspace=acme, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE)
+        services.domain_suspend(staff_user=support, domain=domain, reason="phishing report")
+        assert as_alice.delete(detail_url(domain)).status_code == 204
+
+        response = as_alice.post(URL, {"hostname": "gallery.client-domain.com"}, format="json")
+
+        assert response.status_code == 409
+        error = error_of(response)
+        assert error["code"] == "hostname_blocked"
+        assert "blocked by VE.AI support" in error["message"] and "phishing" not in error["message"]
 
     def test_the_workspace_limit_is_a_conflict(self, as_alice, acme, settings):
         settings.MAX_DOMAINS_PER_WORKSPACE = 1
@@ -242,6 +262,14 @@ class TestDetailAndWrites:
         domain = DomainFactory(workspace=acme, status=DomainStatus.FAILED)
         response = as_alice.post(f"{detail_url(domain)}retry/")
         assert response.status_code == 200 and response.json()["status"] == "pending"
+
+    def test_retrying_a_claim_another_workspace_proved_meanwhile_is_a_conflict(self, as_alice, acme, charlie_studio):
+        lost = DomainFactory(workspace=acme, hostname="gallery.client-domain.com", status=DomainStatus.FAILED)
+        DomainFactory(workspace=charlie_studio, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE)
+        response = as_alice.post(f"{detail_url(lost)}retry/")
+        assert response.status_code == 409
+        error = error_of(response)
+        assert error["code"] == "hostname_taken" and "Charlie" not in error["message"]
 
     def test_retrying_a_pending_domain_is_a_conflict(self, as_alice, acme):
         domain = DomainFactory(workspace=acme)

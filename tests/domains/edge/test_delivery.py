@@ -3,7 +3,9 @@
 import contextlib
 
 import pytest
+import time_machine
 from django.db import transaction
+from django.utils import timezone
 
 from domains import selectors, services
 from domains.edge import delivery
@@ -92,6 +94,76 @@ class TestDeliveryAfterCommit:
     def test_a_pending_domain_never_reaches_the_edge(self, edge_table, committed, alice, acme):
         committed(lambda: services.domain_create(user=alice, workspace=acme, hostname="new.client-domain.com"))
         assert edge_table.item("new.client-domain.com") is None
+
+
+class TestVersionsAcrossDeletion:
+    """A hostname's versions come from its own counter, which outlives its domains, never from a clock."""
+
+    HOST = "again.client-domain.com"
+
+    def test_deleted_and_added_again_by_a_process_whose_clock_is_3_s_behind_it_is_served(
+        self, edge_table, committed, alice, acme
+    ):
+        with time_machine.travel(timezone.now(), tick=False) as clock:
+            first = services.domain_create(user=alice, workspace=acme, hostname=self.HOST)
+            first = committed(lambda: activate(first))
+            committed(lambda: services.domain_delete(user=alice, domain=first))
+            assert edge_table.item(self.HOST)["state"] == "gone"
+
+            clock.shift(-3)  # the next request lands on a process whose clock is 3 s behind
+            again = services.domain_create(user=alice, workspace=acme, hostname=self.HOST)
+            again = committed(lambda: activate(again))
+
+        item = edge_table.item(self.HOST)
+        assert (item["state"], item["workspace_id"], item["version"]) == ("serve", acme.public_id, again.edge_version)
+
+    def test_each_change_of_a_hostname_is_one_more_than_the_last_even_across_deletion(self, alice, acme):
+        from domains.models import Hostname
+
+        first = activate(services.domain_create(user=alice, workspace=acme, hostname=self.HOST))
+        services.domain_delete(user=alice, domain=first)
+        activate(services.domain_create(user=alice, workspace=acme, hostname=self.HOST))
+        versions = list(EdgeOutbox.objects.order_by("id").values_list("version", flat=True))
+        assert versions == [1, 2, 3]
+        assert Hostname.objects.get(hostname=self.HOST).edge_version == 3
+
+
+class TestOnlyTheProvenDomainIsServed:
+    """Several workspaces may claim a hostname; the edge only ever hears of the one that proved it."""
+
+    def test_a_losing_claims_deletion_never_unserves_the_winner(
+        self, edge_table, committed, domain, alice, acme, charlie, charlie_studio
+    ):
+        domain = committed(lambda: activate(domain))
+        committed(lambda: transition(domain, DomainStatus.FAILED))  # alice's DNS moved away; grace over
+        winner = services.domain_create(user=charlie, workspace=charlie_studio, hostname=domain.hostname)
+        winner = committed(lambda: activate(winner))
+
+        committed(lambda: services.domain_delete(user=alice, domain=Domain.objects.get(pk=domain.pk)))
+
+        item = edge_table.item(domain.hostname)
+        assert (item["state"], item["workspace_id"]) == ("serve", charlie_studio.public_id)
+        assert item["version"] == Domain.objects.get(pk=winner.pk).edge_version
+
+    def test_resyncing_a_losing_claim_resends_the_winner(self, edge_table, committed, acme, charlie_studio, support):
+        lost = DomainFactory(workspace=acme, hostname="shared.client-domain.com", status=DomainStatus.FAILED)
+        winner = committed(
+            lambda: activate(DomainFactory(workspace=charlie_studio, hostname="shared.client-domain.com"))
+        )
+
+        committed(lambda: services.domain_resync_edge(staff_user=support, domain=lost))
+
+        item = edge_table.item("shared.client-domain.com")
+        assert (item["state"], item["workspace_id"]) == ("serve", charlie_studio.public_id)
+        assert item["version"] == Domain.objects.get(pk=winner.pk).edge_version
+
+    def test_a_losing_claim_never_shows_the_winners_edge_state(self, edge_table, committed, acme, charlie_studio):
+        DomainFactory(workspace=acme, hostname="shared.client-domain.com", status=DomainStatus.FAILED)
+        committed(lambda: activate(DomainFactory(workspace=charlie_studio, hostname="shared.client-domain.com")))
+        states = {d.workspace_id: d.edge_state for d in selectors.annotate_edge_state(Domain.objects.all())}
+        assert states == {acme.pk: "not_served", charlie_studio.pk: "serving"}
+        lost = Domain.objects.get(workspace=acme)
+        assert selectors.domain_edge_status(domain=lost)["state"] == "not_served"
 
 
 class TestVersionedDelivery:

@@ -120,3 +120,36 @@ def test_the_command_prints_the_counts(edge_table, corrupted, capsys):
     call_command("reconcile_edge", "--json")
     data = json.loads(capsys.readouterr().out)
     assert (data["missing"], data["stale"], data["extra"], data["written"]) == (1, 1, 1, 3)
+
+
+def test_the_expected_set_holds_only_the_proven_domain_of_a_hostname(edge_table, acme, charlie_studio):
+    DomainFactory(workspace=charlie_studio, hostname="shared.client-domain.com", status=DomainStatus.FAILED)
+    winner = served(acme, "shared.client-domain.com")
+    DomainFactory(workspace=WorkspaceFactory(), hostname="shared.client-domain.com")  # a pending claim
+    assert reconcile.expected_items() == {"shared.client-domain.com": (acme.public_id, winner.edge_version)}
+    assert reconcile.edge_reconcile().drift == 0
+
+
+def test_a_stray_item_tombstoned_by_the_reconciler_is_beaten_by_a_domain_added_later(edge_table, acme, alice):
+    put_raw(edge_table, "stray.client-domain.com", "ws_gone", 10**15)  # e.g. a time-based version of old
+    reconcile.edge_reconcile()
+    assert edge_table.item("stray.client-domain.com")["version"] == 10**15 + 1
+
+    domain = services.domain_create(user=alice, workspace=acme, hostname="stray.client-domain.com")
+    services.domain_transition(domain=domain, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="ok")
+    delivery.edge_sweep(grace_seconds=0)
+
+    item = edge_table.item("stray.client-domain.com")
+    assert (item["state"], item["workspace_id"], item["version"]) == ("serve", acme.public_id, 10**15 + 2)
+
+
+def test_a_served_item_whose_claims_all_failed_is_tombstoned_past_the_hostnames_version(
+    edge_table, acme, charlie_studio
+):
+    domain = served(acme, "lost.client-domain.com")
+    Domain.objects.filter(pk=domain.pk).update(status=DomainStatus.FAILED)  # as if its tombstone was lost
+    DomainFactory(workspace=charlie_studio, hostname="lost.client-domain.com", status=DomainStatus.FAILED)
+    report = reconcile.edge_reconcile()
+    assert report.extra == 1
+    item = edge_table.item("lost.client-domain.com")
+    assert item["state"] == "gone" and item["version"] > domain.edge_version
