@@ -49,6 +49,17 @@ def test_a_record_pointing_elsewhere_exits_1_and_says_where_it_must_point(devdns
     assert domain.target in out
 
 
+def test_a_hostname_several_workspaces_claim_checks_the_one_holding_it(devdns, acme, charlie_studio):
+    holder = DomainFactory(workspace=acme, hostname=HOST, status=DomainStatus.ACTIVE)
+    DomainFactory(workspace=charlie_studio, hostname=HOST, status=DomainStatus.FAILED)
+    devdns.add(HOST, "CNAME", holder.target)
+
+    code, out = run(HOST)
+
+    assert code == 0
+    assert DomainCheck.objects.get().domain == holder
+
+
 def test_a_servfail_exits_2(devdns, acme):
     DomainFactory(workspace=acme, hostname=HOST)
     devdns.fault(HOST, servfail=True)

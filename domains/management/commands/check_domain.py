@@ -1,7 +1,8 @@
 """Check a hostname's DNS from the shell.
 
     manage.py check_domain gallery.client.com [--json]
-        checks the domain's row now (recorded like "Check now", moving its status as a check does)
+        checks the domain's row now (recorded like "Check now", moving its status as a check does);
+        when several workspaces claim the hostname, the one holding it, else the newest claim
     manage.py check_domain gallery.client.com --target k3x9.domain.ve.ai [--token T] [--apex] [--json]
         checks any hostname against the given target, with no database row and nothing recorded
 
@@ -12,10 +13,11 @@ import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Case, Value, When
 
 from domains.dns import CheckRequest, get_checker
 from domains.hostnames import InvalidHostname, is_apex, normalize_hostname
-from domains.models import CheckOutcome, Domain
+from domains.models import HOLDING_STATUSES, CheckOutcome, Domain
 from domains.services import domain_check
 
 EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_TRANSIENT, EXIT_BAD_INPUT = 0, 1, 2, 3
@@ -80,7 +82,8 @@ class Command(BaseCommand):
         )
 
     def _check_row(self, host: str) -> dict:
-        domain = Domain.objects.filter(hostname=host).first()
+        holding_first = Case(When(status__in=HOLDING_STATUSES, then=Value(0)), default=Value(1))
+        domain = Domain.objects.filter(hostname=host).order_by(holding_first, "-created_at").first()
         if domain is None:
             raise bad_input(f"No domain {host} in the database; pass --target NAME to check it against a target.")
         before = domain.status
