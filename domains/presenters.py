@@ -122,7 +122,9 @@ def edge_text(edge_state: str | None, status: str | None = None) -> str:
 
 
 def should_poll(domain: Domain, edge_state: str | None = None) -> bool:
-    return domain.status in LIVE_STATUSES or (edge_state in LIVE_EDGE_STATES)
+    """Whether the page keeps asking: the status may change, the edge is syncing, or a check is under way."""
+    checking = domain.check_claimed_until is not None and domain.check_claimed_until > timezone.now()
+    return domain.status in LIVE_STATUSES or (edge_state in LIVE_EDGE_STATES) or checking
 
 
 def in_words(seconds: float) -> str:

@@ -57,6 +57,14 @@ def check_domains(domain_ids: list[str]) -> None:
     services.domain_check_claimed(domain_ids=domain_ids)
 
 
+@shared_task(name="domains.check_domain_now", ignore_result=True)
+def check_domain_now(domain_id: str, actor_kind: str, user_id: int | None, claimed_until: str) -> None:
+    """A "Check now" queued by the web UI or the API (domain_check_queue), unless its claim has moved on."""
+    services.domain_check_queued(
+        domain_id=domain_id, actor_kind=actor_kind, user_id=user_id, claimed_until=claimed_until
+    )
+
+
 @shared_task(name="domains.check_domain", ignore_result=True)
 def check_domain(domain_id: str) -> None:
     """Check one domain now (queued right after it is added), unless another worker already is."""

@@ -4,6 +4,7 @@ Everything is read from the environment through the typed helpers in
 `portal.env`, with development defaults so `make run` needs nothing set.
 """
 
+import math
 from pathlib import Path
 
 import dj_database_url
@@ -187,6 +188,9 @@ DOMAIN_GRACE_PERIOD = env_int("DOMAIN_GRACE_PERIOD", 72 * 3600)
 DOMAIN_TRANSIENT_RETRY = env_int("DOMAIN_TRANSIENT_RETRY", 60)
 # "Check now" runs at most once per this many seconds per domain.
 DOMAIN_MANUAL_CHECK_INTERVAL = env_int("DOMAIN_MANUAL_CHECK_INTERVAL", 10)
+# "Check now" is queued for a worker; the web UI waits at most this many
+# seconds for its result before showing the page, which then shows it live.
+DOMAIN_CHECK_NOW_WAIT = env_float("DOMAIN_CHECK_NOW_WAIT", 2.0)
 # The dispatcher runs this often, claims at most DOMAIN_CHECK_BATCH_SIZE domains
 # per batch task and DOMAIN_CHECK_MAX_BATCHES batches per run. A claim lasts
 # DOMAIN_CHECK_CLAIM_LEASE, long enough to wait in the queue and be checked; a
@@ -195,6 +199,16 @@ DOMAIN_CHECK_DISPATCH_PERIOD = env_float("DOMAIN_CHECK_DISPATCH_PERIOD", 5.0)
 DOMAIN_CHECK_BATCH_SIZE = env_int("DOMAIN_CHECK_BATCH_SIZE", 250)
 DOMAIN_CHECK_MAX_BATCHES = env_int("DOMAIN_CHECK_MAX_BATCHES", 20)
 DOMAIN_CHECK_CLAIM_LEASE = env_int("DOMAIN_CHECK_CLAIM_LEASE", 120)
+# A claim must outlast the longest batch (every check ends within
+# DNS_CHECK_DEADLINE, DNS_CHECK_CONCURRENCY at a time), or a domain whose
+# claim ran out could be claimed and checked again while its check still runs.
+_LONGEST_BATCH = DNS_CHECK_DEADLINE * math.ceil(DOMAIN_CHECK_BATCH_SIZE / max(DNS_CHECK_CONCURRENCY, 1))
+if DOMAIN_CHECK_CLAIM_LEASE <= _LONGEST_BATCH:
+    raise RuntimeError(
+        f"DOMAIN_CHECK_CLAIM_LEASE ({DOMAIN_CHECK_CLAIM_LEASE} s) must be longer than the longest batch of checks: "
+        f"DNS_CHECK_DEADLINE ({DNS_CHECK_DEADLINE:g} s) × ceil(DOMAIN_CHECK_BATCH_SIZE ({DOMAIN_CHECK_BATCH_SIZE}) / "
+        f"DNS_CHECK_CONCURRENCY ({DNS_CHECK_CONCURRENCY})) = {_LONGEST_BATCH:g} s."
+    )
 # DomainCheck rows kept per domain (newest first); older ones are deleted.
 DOMAIN_CHECKS_KEPT = env_int("DOMAIN_CHECKS_KEPT", 50)
 

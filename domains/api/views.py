@@ -193,11 +193,19 @@ class DomainViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        summary="Check the domain's DNS now",
+        summary="Check the domain's DNS now (queued)",
+        description="Queues a check of the domain's DNS and answers at once: a check can take up to the "
+        "server's DNS deadline (10 s by default) when the domain's name servers are slow. When it ends, "
+        "its result is the domain's `last_check` (and the newest of `checks/`), and the status moves as "
+        "it says; poll `GET /domains/{id}/` to see it.",
         request=None,
         parameters=schema.WORKSPACE_PARAMETERS,
         responses={
-            200: OpenApiResponse(CheckSerializer, description="The check's result."),
+            202: OpenApiResponse(
+                DomainDetailSerializer,
+                description="The check is queued (or already under way); the domain as it is now, whose "
+                "`last_check` is still the previous one.",
+            ),
             **schema.COMMON_WRITE,
             409: schema.E409,
             429: schema.e429("Checked too recently (or too many requests); see Retry-After."),
@@ -205,8 +213,9 @@ class DomainViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def check(self, request, pk=None):
-        check = services.domain_check_now(user=request.user, domain=self.get_domain())
-        return Response(CheckSerializer(check).data)
+        domain = self.get_domain()
+        services.domain_check_queue(user=request.user, domain=domain)
+        return self._detail(self._refetched(domain), status_code=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="Retry a failed domain (failed → pending)",

@@ -26,7 +26,7 @@ import functools
 import ipaddress
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 import dns.name
@@ -218,28 +218,33 @@ class DomainChecker:
         single checks, and dnspython's blocking calls release the GIL.
         """
         results: list[CheckResult | None] = [None] * len(requests)
-        for index, result in self.check_each(requests, concurrency=concurrency):
-            results[index] = result
+        for ended in self.check_as_completed(requests, concurrency=concurrency):
+            for index, result in ended:
+                results[index] = result
         return results  # type: ignore[return-value]  # every index was filled
 
-    def check_each(
+    def check_as_completed(
         self,
         requests: Sequence[CheckRequest],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
-    ) -> Iterator[tuple[int, CheckResult]]:
-        """Check many hostnames at once, yielding (index in `requests`, result) as each check ends.
+    ) -> Iterator[list[tuple[int, CheckResult]]]:
+        """Check many hostnames at once, yielding the checks that ended as they end.
 
-        A caller can act on each result at once instead of waiting for the
-        slowest check of the batch (each still ends within the deadline).
+        Each item is every (index in `requests`, result) that ended since the
+        previous one, so a caller can record results at once, in groups when
+        many end together, instead of waiting for the slowest check of the
+        batch (each still ends within the deadline).
         """
         if not requests:
             return
         pool = ThreadPoolExecutor(max_workers=min(concurrency, len(requests)), thread_name_prefix="dns-check")
         try:
             futures = {pool.submit(self.check, request): index for index, request in enumerate(requests)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield sorted((futures[future], future.result()) for future in done)
         finally:
             # A caller that stops early leaves only the checks already running to finish.
             pool.shutdown(wait=True, cancel_futures=True)

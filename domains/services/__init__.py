@@ -10,10 +10,14 @@ system calls (domain_transition, domain_check, the claims) trust their callers.
 """
 
 from domains.services.checks import (
+    CheckQueued,
     domain_check,
+    domain_check_after,
     domain_check_claim,
     domain_check_claimed,
     domain_check_now,
+    domain_check_queue,
+    domain_check_queued,
     domain_checks_claim_due,
     domain_expedite_check,
 )
@@ -43,11 +47,15 @@ __all__ = [
     "SYSTEM",
     "TAKEN_MESSAGE",
     "Actor",
+    "CheckQueued",
     "domain_check",
+    "domain_check_after",
     "domain_check_by_staff",
     "domain_check_claim",
     "domain_check_claimed",
     "domain_check_now",
+    "domain_check_queue",
+    "domain_check_queued",
     "domain_checks_claim_due",
     "domain_create",
     "domain_delete",

@@ -4,6 +4,12 @@ A check asks DNS first and takes the row lock only afterwards, so no
 transaction is held open while waiting on a name server. What the check
 concludes is applied to the row as it is by then (a domain suspended or
 deleted meanwhile is not brought back).
+
+A check takes at most DNS_CHECK_DEADLINE, and one only starts when it can end
+before its claim runs out (settings refuse a DOMAIN_CHECK_CLAIM_LEASE too
+short for a whole batch), so no other dispatcher claims and checks the same
+domain meanwhile. "Check now" from the web UI and the API is queued
+(domain_check_queue) rather than run inside the request.
 """
 
 import logging
@@ -11,17 +17,20 @@ import math
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from domains.dns import CheckRequest, CheckResult, get_checker
+from domains.enqueue import enqueue_on_commit
 from domains.errors import CheckRateLimited, HostnameBlocked
-from domains.models import CHECKED_STATUSES, Domain, DomainCheck, DomainStatus, Hostname
+from domains.models import CHECKED_STATUSES, ActorKind, Domain, DomainCheck, DomainStatus, Hostname
 from domains.services.lifecycle import (
     BLOCKED_REASON,
     OTHER_PROVED_MESSAGE,
@@ -50,12 +59,93 @@ def domain_check(*, domain: Domain, manual: bool = False, actor: Actor = SYSTEM)
 
 
 def domain_check_now(*, user: AbstractBaseUser, domain: Domain) -> DomainCheck:
-    """A check asked for by a person: the workspace's owners and admins, or support staff.
+    """A check asked for by a person, run right here: the workspace's owners and admins, or support staff.
 
-    At most one per DOMAIN_MANUAL_CHECK_INTERVAL per domain, whoever asks;
-    otherwise CheckRateLimited says how many seconds to wait.
+    Takes up to DNS_CHECK_DEADLINE; the web UI and the API queue theirs with
+    domain_check_queue instead. At most one per DOMAIN_MANUAL_CHECK_INTERVAL
+    per domain, whoever asks; otherwise CheckRateLimited says how many seconds to wait.
     """
     actor = _check_actor(user=user, domain=domain)
+    _take_manual_check_turn(domain=domain)
+    return domain_check(domain=domain, manual=True, actor=actor)
+
+
+@dataclass(frozen=True)
+class CheckQueued:
+    """What domain_check_queue did: a check newer than `previous_check_id` is the one asked for."""
+
+    previous_check_id: int | None
+    queued: bool  # False when a check of the domain was already under way; its result answers instead
+
+
+def domain_check_queue(*, user: AbstractBaseUser, domain: Domain) -> CheckQueued:
+    """ "Check now" from the web UI or the API: queue a manual check and return at once.
+
+    The same people and the same rate limit as domain_check_now. The domain is
+    claimed for the check (the page says "Checking now…" and keeps polling
+    until its result is in), and a checked domain is made due, so should the
+    queued task be lost the dispatcher checks it once the claim runs out. When
+    another check holds the claim already, nothing more is queued.
+    """
+    actor = _check_actor(user=user, domain=domain)
+    _take_manual_check_turn(domain=domain)
+    previous = DomainCheck.objects.filter(domain=domain).order_by("-id").values_list("pk", flat=True).first()
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.DOMAIN_CHECK_CLAIM_LEASE, microseconds=secrets.randbelow(1_000_000))
+    free = Q(check_claimed_until__isnull=True) | Q(check_claimed_until__lte=now)
+    with transaction.atomic():
+        if not Domain.objects.filter(free, pk=domain.pk).update(check_claimed_until=until):
+            return CheckQueued(previous_check_id=previous, queued=False)
+        Domain.objects.filter(pk=domain.pk, status__in=CHECKED_STATUSES, next_check_at__gt=now).update(
+            next_check_at=now
+        )
+        enqueue_on_commit(
+            "domains.check_domain_now",
+            str(domain.pk),
+            actor.kind.value,
+            getattr(actor.user, "pk", None),
+            until.isoformat(),
+            host=domain.hostname,
+        )
+    return CheckQueued(previous_check_id=previous, queued=True)
+
+
+def domain_check_queued(
+    *, domain_id: uuid.UUID | str, actor_kind: str, user_id: int | None, claimed_until: str
+) -> DomainCheck | None:
+    """Run a check domain_check_queue queued (the task's body); None when it is no longer ours to run.
+
+    Not run when the domain has gone, when its claim is no longer this one
+    (it ran out and another check took over), or when too little of the claim
+    is left to finish within it; the dispatcher checks the domain once the
+    claim runs out. The person's role was checked when they asked.
+    """
+    until = datetime.fromisoformat(claimed_until)
+    now = timezone.now()
+    if until <= now + timedelta(seconds=settings.DNS_CHECK_DEADLINE):
+        logger.warning("queued check started too late for its claim; left to the schedule", extra={"domain": domain_id})
+        return None
+    domain = Domain.objects.select_related("workspace").filter(pk=domain_id, check_claimed_until=until).first()
+    if domain is None:
+        return None
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
+    actor = Actor(ActorKind(actor_kind), user) if user is not None else SYSTEM
+    try:
+        return domain_check(domain=domain, manual=True, actor=actor)
+    except Domain.DoesNotExist:
+        return None  # deleted while DNS was asked
+
+
+def domain_check_after(*, domain: Domain, check_id: int | None) -> DomainCheck | None:
+    """The domain's newest check if it is newer than `check_id` (e.g. the result of a queued check)."""
+    newer = DomainCheck.objects.filter(domain=domain)
+    if check_id is not None:
+        newer = newer.filter(pk__gt=check_id)
+    return newer.order_by("-id").first()
+
+
+def _take_manual_check_turn(*, domain: Domain) -> None:
+    """Note a manual check now, or raise CheckRateLimited (at most one per DOMAIN_MANUAL_CHECK_INTERVAL)."""
     now = timezone.now()
     interval = settings.DOMAIN_MANUAL_CHECK_INTERVAL
     free = Q(last_manual_check_at__isnull=True) | Q(last_manual_check_at__lte=now - timedelta(seconds=interval))
@@ -65,7 +155,6 @@ def domain_check_now(*, user: AbstractBaseUser, domain: Domain) -> DomainCheck:
         if last is None:
             raise Domain.DoesNotExist
         raise CheckRateLimited(max(1, math.ceil(interval - (now - last).total_seconds())))
-    return domain_check(domain=domain, manual=True, actor=actor)
 
 
 def domain_expedite_check(*, domain: Domain) -> None:
@@ -128,28 +217,37 @@ def domain_check_claimed(*, domain_ids: Sequence[uuid.UUID | str]) -> list[Domai
     """Check the given domains that are still claimed and still on the schedule, all at once.
 
     DNS is asked concurrently through the checker's batch API (that is where
-    the time goes); each result is then written in its own savepoint of one
-    batch transaction, so a failure loses only its own domain, whose claim then
-    simply runs out.
+    the time goes), and each result is recorded as soon as its own check ends:
+    the checks that end together are written in one transaction, each in its
+    own savepoint, so a failure loses only its own domain, whose claim then
+    simply runs out. A domain whose claim would run out before the batch could
+    end (DNS_CHECK_DEADLINE per round of DNS_CHECK_CONCURRENCY checks) is left
+    to the dispatch after the claim, rather than checked twice at once.
     """
     now = timezone.now()
-    domains = list(Domain.objects.filter(pk__in=domain_ids, status__in=CHECKED_STATUSES, check_claimed_until__gt=now))
+    concurrency = settings.DNS_CHECK_CONCURRENCY
+    claimed = list(Domain.objects.filter(pk__in=domain_ids, status__in=CHECKED_STATUSES, check_claimed_until__gt=now))
+    rounds = math.ceil(len(claimed) / concurrency)
+    ends_by = now + timedelta(seconds=settings.DNS_CHECK_DEADLINE * rounds)
+    domains = [domain for domain in claimed if domain.check_claimed_until > ends_by]
+    if len(domains) < len(claimed):
+        logger.warning(
+            "claims too short to finish; left for the next dispatch", extra={"count": len(claimed) - len(domains)}
+        )
+    checks: list[DomainCheck] = []
     if not domains:
-        return []
-    results = get_checker().check_many(
-        [_check_request(domain) for domain in domains], concurrency=settings.DNS_CHECK_CONCURRENCY
-    )
-    checks = []
-    # One transaction for the batch (a commit per domain would cost more than
-    # the writes themselves); each domain's writes sit in their own savepoint.
-    with transaction.atomic():
-        for domain, result in zip(domains, results, strict=True):
-            try:
-                checks.append(_record_check(domain_id=domain.pk, result=result, manual=False, actor=SYSTEM))
-            except Domain.DoesNotExist:
-                continue  # deleted while DNS was asked
-            except DatabaseError:
-                logger.exception("could not record a check", extra={"host": domain.hostname})
+        return checks
+    requests = [_check_request(domain) for domain in domains]
+    for ended in get_checker().check_as_completed(requests, concurrency=concurrency):
+        with transaction.atomic():
+            for index, result in ended:
+                domain = domains[index]
+                try:
+                    checks.append(_record_check(domain_id=domain.pk, result=result, manual=False, actor=SYSTEM))
+                except Domain.DoesNotExist:
+                    continue  # deleted while DNS was asked
+                except DatabaseError:
+                    logger.exception("could not record a check", extra={"host": domain.hostname})
     return checks
 
 

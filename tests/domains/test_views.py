@@ -1,6 +1,7 @@
 """The tenant web UI through Django's test client: roles, scoping, CSRF, forms and the DNS instructions."""
 
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from domains import services
+from domains import enqueue, services
 from domains.errors import CheckRateLimited
 from domains.models import CheckOutcome, Domain, DomainCheck, DomainStatus
 from tests.factories import DomainFactory, MembershipFactory, WorkspaceFactory
@@ -444,7 +445,7 @@ class TestActions:
         def limited(*, user, domain):
             raise CheckRateLimited(7)
 
-        monkeypatch.setattr(services, "domain_check_now", limited)
+        monkeypatch.setattr(services, "domain_check_queue", limited)
         response = signed_in(alice).post(action_url("check", gallery), follow=True)
         assert "try again in 7 s" in text(response)
 
@@ -456,19 +457,43 @@ class TestActions:
         gallery.refresh_from_db()
         assert gallery.status == DomainStatus.PENDING
 
-    def test_check_now_shows_the_result(self, alice, gallery, monkeypatch):
-        def verified(*, user, domain):
+    def test_check_now_shows_the_result_when_it_comes_within_the_wait(self, alice, gallery, monkeypatch):
+        def verified_by_a_worker(*, user, domain):
             services.domain_transition(
                 domain=domain,
                 to_status=DomainStatus.ACTIVE,
                 actor=services.SYSTEM,
                 reason="verified",
             )
-            return DomainCheck.objects.create(domain=domain, outcome=CheckOutcome.VERIFIED, message="ok", manual=True)
+            DomainCheck.objects.create(domain=domain, outcome=CheckOutcome.VERIFIED, message="ok", manual=True)
+            return services.CheckQueued(previous_check_id=None, queued=True)
 
-        monkeypatch.setattr(services, "domain_check_now", verified)
+        monkeypatch.setattr(services, "domain_check_queue", verified_by_a_worker)
         response = signed_in(alice).post(action_url("check", gallery), follow=True)
         assert "Checked just now: DNS is set up correctly. Status: Active." in text(response)
+
+    def test_check_now_never_runs_the_check_inside_the_request(
+        self, alice, gallery, devdns, settings, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        # The tenant's DNS never answers: run here, the check would hold the request for its whole deadline.
+        devdns.fault(gallery.hostname, timeout=True)
+        settings.DOMAIN_CHECK_NOW_WAIT = 0.3
+        queued = []
+        monkeypatch.setattr(enqueue, "_publish", lambda name, args: queued.append(name))
+        client = signed_in(alice)
+
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(action_url("check", gallery), follow=True)
+        elapsed = time.monotonic() - started
+
+        assert queued == ["domains.check_domain_now"]
+        assert elapsed < 1.0
+        assert not DomainCheck.objects.filter(domain=gallery).exists()
+        assert "Checking DNS now; the result appears on this page in a few seconds." in text(response)
+        assert "Checking now…" in text(response)
+        status = client.get(reverse("domains:status", kwargs={"domain_id": gallery.pk})).json()
+        assert status["poll"] is True  # the page keeps asking until the result is in
 
     def test_bob_sees_no_action_buttons(self, bob, gallery):
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.FAILED)

@@ -276,12 +276,22 @@ class TestDetailAndWrites:
         response = as_alice.post(f"{detail_url(domain)}retry/")
         assert response.status_code == 409 and error_of(response)["code"] == "invalid_transition"
 
-    def test_check_now_returns_the_check_then_is_rate_limited(self, as_alice, acme, devdns):
+    def test_check_now_is_queued_answered_202_with_the_domain_then_rate_limited(
+        self, as_alice, acme, devdns, eager_celery, django_capture_on_commit_callbacks
+    ):
         domain = DomainFactory(workspace=acme, hostname="gallery.client-domain.com")
         devdns.add("gallery.client-domain.com", "CNAME", domain.target)
-        response = as_alice.post(f"{detail_url(domain)}check/")
-        assert response.status_code == 200
-        assert response.json()["outcome"] == "verified" and response.json()["manual"] is True
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            response = as_alice.post(f"{detail_url(domain)}check/")
+        assert response.status_code == 202
+        assert response.json()["id"] == str(domain.pk) and response.json()["last_check"] is None
+        assert not DomainCheck.objects.filter(domain=domain).exists()  # nothing asked inside the request
+
+        for task in queued:  # a worker runs the queued check
+            task()
+        body = as_alice.get(detail_url(domain)).json()
+        assert body["status"] == "active"
+        assert body["last_check"]["outcome"] == "verified" and body["last_check"]["manual"] is True
         again = as_alice.post(f"{detail_url(domain)}check/")
         assert again.status_code == 429
         error = error_of(again)

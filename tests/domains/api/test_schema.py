@@ -10,7 +10,7 @@ OPERATIONS = {
     ("/api/v1/domains/", "post"): {"201", "400", "401", "403", "404", "409", "422", "429"},
     ("/api/v1/domains/{id}/", "get"): {"200", "401", "403", "404", "429"},
     ("/api/v1/domains/{id}/", "delete"): {"204", "401", "403", "404", "429"},
-    ("/api/v1/domains/{id}/check/", "post"): {"200", "401", "403", "404", "409", "429"},
+    ("/api/v1/domains/{id}/check/", "post"): {"202", "401", "403", "404", "409", "429"},
     ("/api/v1/domains/{id}/retry/", "post"): {"200", "401", "403", "404", "409", "429"},
     ("/api/v1/domains/{id}/events/", "get"): {"200", "401", "403", "404", "429"},
     ("/api/v1/domains/{id}/checks/", "get"): {"200", "401", "403", "404", "429"},
@@ -30,8 +30,15 @@ def test_every_endpoint_and_its_error_responses_are_documented(schema):
     for (path, method), statuses in OPERATIONS.items():
         responses = schema["paths"][path][method]["responses"]
         assert set(responses) == statuses, (path, method)
-        for status in statuses - {"200", "201", "204"}:
+        for status in statuses - {"200", "201", "202", "204"}:
             assert responses[status]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_check_now_is_documented_as_queued_with_the_domain_in_the_answer(schema):
+    operation = schema["paths"]["/api/v1/domains/{id}/check/"]["post"]
+    accepted = operation["responses"]["202"]
+    assert accepted["content"]["application/json"]["schema"]["$ref"].endswith("/DomainDetail")
+    assert "queued" in operation["summary"] and "last_check" in operation["description"]
 
 
 def test_the_api_key_and_session_are_the_security_schemes(schema):

@@ -1,16 +1,30 @@
 """domain_check, domain_check_now and domain_expedite_check against the loopback DNS server."""
 
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.utils import timezone
 
+from domains import enqueue
+from domains.dns import get_checker
 from domains.errors import CheckRateLimited, NotAllowed
 from domains.models import ActorKind, Domain, DomainCheck, DomainEvent, DomainStatus
 from domains.services import (
+    CheckQueued,
+    checks,
     domain_check,
+    domain_check_after,
+    domain_check_claimed,
     domain_check_now,
+    domain_check_queue,
+    domain_check_queued,
+    domain_checks_claim_due,
     domain_create,
     domain_expedite_check,
 )
@@ -216,3 +230,143 @@ def test_watching_never_makes_checks_more_frequent_than_the_fast_interval(acme):
     assert refreshed(recently_checked).next_check_at == now + timedelta(hours=1)
     assert refreshed(due_soon).next_check_at == soon
     assert refreshed(active).next_check_at == now + timedelta(hours=5)
+
+
+# -- "Check now" from the web UI and the API is queued ------------------------------------
+
+
+def test_check_now_is_queued_claimed_and_made_due_without_asking_dns(
+    devdns, domain, alice, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(enqueue, "_publish", lambda name, args: queued.append((name, args)))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = domain_check_queue(user=alice, domain=domain)
+
+    assert result == CheckQueued(previous_check_id=None, queued=True)
+    assert not DomainCheck.objects.exists()
+    claimed = refreshed(domain)
+    assert claimed.check_claimed_until > timezone.now() and claimed.next_check_at <= timezone.now()
+    [(name, args)] = queued
+    assert (name, args[:3]) == ("domains.check_domain_now", (str(domain.pk), "user", alice.pk))
+
+
+def test_the_queued_check_runs_as_the_person_who_asked_and_releases_the_claim(
+    devdns, domain, alice, django_capture_on_commit_callbacks, eager_celery
+):
+    devdns.add(HOST, "CNAME", domain.target)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        domain_check_queue(user=alice, domain=domain)
+
+    check = domain_check_after(domain=domain, check_id=None)
+    assert check.manual and check.outcome == "verified"
+    assert refreshed(domain).check_claimed_until is None
+    event = DomainEvent.objects.filter(domain=domain, to_status="active").get()
+    assert (event.actor_kind, event.actor_user) == (ActorKind.USER, alice)
+
+
+def test_check_now_while_a_check_is_under_way_queues_nothing_more(
+    devdns, domain, alice, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(enqueue, "_publish", lambda name, args: queued.append(name))
+    assert domain_checks_claim_due(limit=10) == [domain.pk]  # the dispatcher's batch holds it
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = domain_check_queue(user=alice, domain=domain)
+
+    assert result.queued is False and queued == []
+
+
+def test_check_now_is_refused_to_members_and_rate_limited_like_a_check_run_in_place(devdns, domain, alice, bob):
+    with pytest.raises(NotAllowed):
+        domain_check_queue(user=bob, domain=domain)
+    domain_check_queue(user=alice, domain=domain)
+    with pytest.raises(CheckRateLimited):
+        domain_check_queue(user=alice, domain=domain)
+
+
+def test_a_queued_check_whose_claim_has_moved_on_is_not_run(devdns, domain, alice):
+    until = timezone.now() + timedelta(seconds=60)
+    Domain.objects.filter(pk=domain.pk).update(check_claimed_until=until + timedelta(seconds=1))  # another claim
+
+    ran = domain_check_queued(domain_id=domain.pk, actor_kind="user", user_id=alice.pk, claimed_until=until.isoformat())
+
+    assert ran is None and not DomainCheck.objects.exists()
+
+
+def test_a_queued_check_that_could_not_end_within_its_claim_is_left_to_the_schedule(devdns, domain, alice, settings):
+    until = timezone.now() + timedelta(seconds=settings.DNS_CHECK_DEADLINE - 1)
+    Domain.objects.filter(pk=domain.pk).update(check_claimed_until=until)
+
+    ran = domain_check_queued(domain_id=domain.pk, actor_kind="user", user_id=alice.pk, claimed_until=until.isoformat())
+
+    assert ran is None and not DomainCheck.objects.exists()
+
+
+# -- Batches: each result as soon as its own check ends; no check outlives its claim ----------
+
+
+def test_a_batch_records_each_domain_as_soon_as_its_own_check_ends(devdns, acme, settings, monkeypatch):
+    settings.DNS_TIMEOUT = 3.0  # the slow zone answers, just slowly
+    get_checker.cache_clear()
+    fast = DomainFactory(workspace=acme, hostname="gallery.fast-client.com", next_check_at=timezone.now())
+    slow = DomainFactory(workspace=acme, hostname="gallery.slow-client.com", next_check_at=timezone.now())
+    devdns.add(fast.hostname, "CNAME", fast.target)
+    devdns.add(slow.hostname, "CNAME", slow.target)
+    devdns.fault(slow.hostname, latency_ms=1500)
+    recorded = {}
+    record = checks._record_check
+
+    def timed_record(*, domain_id, **kwargs):
+        check = record(domain_id=domain_id, **kwargs)
+        recorded[domain_id] = time.monotonic()
+        return check
+
+    monkeypatch.setattr(checks, "_record_check", timed_record)
+    ids = domain_checks_claim_due(limit=10)
+
+    started = time.monotonic()
+    assert len(domain_check_claimed(domain_ids=ids)) == 2
+
+    assert recorded[fast.pk] - started < 0.75  # not when the slow one finished
+    assert recorded[slow.pk] - started >= 1.5
+    assert refreshed(fast).status == DomainStatus.ACTIVE and refreshed(slow).status == DomainStatus.ACTIVE
+
+
+def test_a_batch_leaves_a_domain_whose_claim_would_run_out_before_its_check_could_end(devdns, acme, settings):
+    domain = DomainFactory(workspace=acme, hostname=HOST, next_check_at=timezone.now())
+    devdns.add(HOST, "CNAME", domain.target)
+    ids = domain_checks_claim_due(limit=10)
+    short = timezone.now() + timedelta(seconds=settings.DNS_CHECK_DEADLINE / 2)
+    Domain.objects.filter(pk=domain.pk).update(check_claimed_until=short)  # e.g. it waited in the queue
+
+    assert domain_check_claimed(domain_ids=ids) == []
+    assert refreshed(domain).status == DomainStatus.PENDING  # the next dispatch after the claim checks it
+
+
+@pytest.mark.parametrize(
+    ("env", "starts"),
+    [
+        ({}, True),  # 120 s > 10 s × ceil(250 / 64)
+        ({"DOMAIN_CHECK_CLAIM_LEASE": "40"}, False),  # = 10 s × 4 rounds
+        ({"DOMAIN_CHECK_CLAIM_LEASE": "40", "DNS_CHECK_DEADLINE": "5"}, True),
+        ({"DNS_CHECK_CONCURRENCY": "2"}, False),  # 125 rounds of 10 s
+    ],
+)
+def test_settings_refuse_a_claim_lease_shorter_than_the_longest_batch(env, starts):
+    variables = {k: v for k, v in os.environ.items() if not k.startswith(("DOMAIN_", "DNS_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", "import portal.settings"],
+        env={**variables, **env},
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode == 0) is starts, done.stderr
+    if not starts:
+        assert "DOMAIN_CHECK_CLAIM_LEASE" in done.stderr and "must be longer than the longest batch" in done.stderr
