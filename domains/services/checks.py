@@ -243,7 +243,8 @@ def domain_check_claimed(*, domain_ids: Sequence[uuid.UUID | str]) -> list[Domai
             for index, result in ended:
                 domain = domains[index]
                 try:
-                    checks.append(_record_check(domain_id=domain.pk, result=result, manual=False, actor=SYSTEM))
+                    with transaction.atomic():  # its own savepoint: a failure loses only this domain
+                        checks.append(_record_check(domain_id=domain.pk, result=result, manual=False, actor=SYSTEM))
                 except Domain.DoesNotExist:
                     continue  # deleted while DNS was asked
                 except DatabaseError:
