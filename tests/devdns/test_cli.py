@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import dns.flags
 import dns.rcode
 import pytest
 
@@ -81,6 +82,16 @@ def test_a_referral_it_sets_is_served_instead_of_the_record(dns_server):
     assert response.answer == [] and texts(response.authority) == ["ns1.com."]
     assert texts(response.additional) == ["192.0.2.53"]
     assert dns_server.store.load().faults["gallery.client.com"].refer == "com"
+
+
+def test_a_hangup_it_sets_closes_tcp_connections_unanswered(dns_server):
+    dns_server.add("gallery.client.com", "A", "203.0.113.7")
+
+    assert dns_server.cli("fault", "gallery.client.com", "--hangup").returncode == 0
+
+    assert ask(dns_server, "gallery.client.com", "A").flags & dns.flags.TC
+    with pytest.raises(EOFError):
+        ask(dns_server, "gallery.client.com", "A", tcp=True)
 
 
 def test_a_latency_it_sets_delays_every_answer_and_clear_forgets_everything(dns_server):
