@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the request (sessions, auth, the views): a NUL byte is a 400.
+    "portal.middleware.RefuseNulBytesMiddleware",
     # Serves the portal's own CSS/JS and the admin's from STATIC_ROOT in
     # production (after `collectstatic`); no CDN, no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -244,7 +246,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["domains.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "domains.api.throttles.ApiRateThrottle",
         "domains.api.throttles.ApiWriteRateThrottle",

@@ -1,7 +1,9 @@
 """One JSON error shape for the whole API: {"error": {"code", "message", "fields"?, "retry_after"?}}."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -29,6 +31,15 @@ class IdempotencyKeyReused(exceptions.APIException):
     default_code = "idempotency_key_reused"
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+    def __init__(self):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The request body is larger than the API accepts ({limit} bytes).")
+
+
 def _translate(exc: Exception) -> Exception:
     """Domain errors (raised by services and selectors) as the API exceptions they mean."""
     if isinstance(exc, InvalidHostname):
@@ -47,6 +58,8 @@ def _translate(exc: Exception) -> Exception:
         return Conflict(str(exc), code="invalid_transition")
     if isinstance(exc, CheckRateLimited):
         return exceptions.Throttled(wait=exc.retry_after_seconds, detail=str(exc))
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, met when DRF reads the body
+        return RequestTooLarge()
     return exc
 
 
@@ -94,3 +107,13 @@ def exception_handler(exc: Exception, context: dict):
             body["retry_after"] = int(exc.wait + 0.999)
     response.data = {"error": body}
     return response
+
+
+def error_response(
+    status_code: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> JsonResponse:
+    """The same shape for errors raised before or outside DRF (see portal.urls.handler400 and handler500)."""
+    body: dict = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return JsonResponse({"error": body}, status=status_code)

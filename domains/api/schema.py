@@ -50,7 +50,9 @@ def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-E400 = error("Invalid input: `fields` holds the messages per field.")
+E400 = error(
+    "Invalid input: `fields` holds the messages per field (any operation: a NUL byte in a parameter or header)."
+)
 E401 = error("No credentials, or an invalid or revoked API key.")
 E403 = error("Authenticated, but the role does not allow this (members only read).")
 E404 = error("No such domain in this workspace (other workspaces' domains are never revealed), or no such workspace.")
@@ -62,5 +64,6 @@ def e429(description: str = "Too many requests for this API key; see Retry-After
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-COMMON_READ = {401: E401, 403: E403, 404: E404, 429: e429()}
-COMMON_WRITE = {401: E401, 403: E403, 404: E404, 429: e429()}
+# Every operation reads parameters and headers, so every one may answer 400 (a NUL byte, a bad cursor).
+COMMON_READ = {400: E400, 401: E401, 403: E403, 404: E404, 429: e429()}
+COMMON_WRITE = {400: E400, 401: E401, 403: E403, 404: E404, 429: e429()}

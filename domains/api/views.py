@@ -14,13 +14,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from domains import selectors, services
 from domains.api import schema
 from domains.api.errors import IdempotencyKeyReused
+from domains.api.pagination import CheckPagination, DomainPagination, EventPagination
 from domains.api.permissions import WorkspaceRole
 from domains.api.serializers import (
     CheckSerializer,
@@ -35,24 +35,6 @@ from domains.models import Domain, DomainStatus
 from workspaces import services as workspace_services
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-class Pagination(CursorPagination):
-    page_size = 25
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
-class DomainPagination(Pagination):
-    ordering = ("-created_at", "-id")
-
-
-class EventPagination(Pagination):
-    ordering = ("-created_at", "-id")
-
-
-class CheckPagination(Pagination):
-    ordering = ("-checked_at", "-id")
 
 
 def _request_hash(request) -> str:
