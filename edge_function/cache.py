@@ -91,6 +91,16 @@ class EdgeCache:
             return entry
         return None
 
+    def extend(self, host: str, fresh_until: float) -> tuple | None:
+        """Treat ``host``'s entry (stale or not) as fresh until ``fresh_until``: DynamoDB just
+        failed, and the next request should not wait for it again. Never past the stale window."""
+        entry = self._data.get(host)
+        if entry is None:
+            return None
+        entry = (entry[WORKSPACE], min(fresh_until, entry[STALE_UNTIL]), entry[STALE_UNTIL])
+        self._data[host] = entry
+        return entry
+
     def put(self, host: str, workspace_id: str | None, now: float) -> tuple:
         ttl = self._positive_ttl if workspace_id is not None else self._negative_ttl
         fresh_until = now + ttl * (1.0 - self._jitter * self._random())

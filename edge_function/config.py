@@ -15,6 +15,14 @@ BUNDLED_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confi
 DEFAULTS: dict = {
     "table_name": "ve-custom-domains",
     "replica_regions": ["us-east-1"],
+    # "shards": whole shards of the host map, refreshed by polling the head item;
+    # "host": the seed's per-host cache with positive and negative TTLs (a fallback).
+    "lookup_mode": "shards",
+    "shard_poll_seconds": 10,
+    # One lookup (retries and failover included) ends within this many seconds.
+    "lookup_budget_seconds": 1.5,
+    # After a failed read, what is held is served this long before DynamoDB is asked again.
+    "failure_backoff_seconds": 5,
     "positive_ttl_seconds": 300,
     "negative_ttl_seconds": 30,
     "ttl_jitter": 0.1,
@@ -33,7 +41,12 @@ DEFAULTS: dict = {
     "endpoint_urls": {},
 }
 
+LOOKUP_MODES = ("shards", "host")
+
 _NUMBERS = (
+    "shard_poll_seconds",
+    "lookup_budget_seconds",
+    "failure_backoff_seconds",
     "positive_ttl_seconds",
     "negative_ttl_seconds",
     "ttl_jitter",
@@ -69,6 +82,11 @@ def validate(config: dict) -> dict:
         value = merged[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ConfigError(f"{key} must be a non-negative number")
+    if merged["lookup_mode"] not in LOOKUP_MODES:
+        raise ConfigError(f"lookup_mode must be one of {', '.join(LOOKUP_MODES)}")
+    for key in ("shard_poll_seconds", "lookup_budget_seconds"):
+        if merged[key] <= 0:
+            raise ConfigError(f"{key} must be positive")
     if not 0 <= merged["ttl_jitter"] < 1:
         raise ConfigError("ttl_jitter must be in [0, 1)")
     for key in ("cache_max_entries", "retries_per_region"):

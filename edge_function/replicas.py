@@ -7,7 +7,12 @@ One client per region is created once and reused for the container's life.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+
+_HOST_PROJECTION = "workspace_id, #state, version"
+_TIMEOUTS = frozenset({"ReadTimeoutError", "ConnectTimeoutError", "ReadTimeout", "ConnectTimeout"})
+_MIN_CALL_SECONDS = 0.01  # not worth starting a call with less than this left
 
 
 class LookupFailed(Exception):
@@ -62,7 +67,17 @@ def boto3_client_factory(connect_timeout: float, read_timeout: float) -> Callabl
 
 
 class ReplicaReader:
-    """GetItem on the nearest replica, one retry, then the next replica."""
+    """GetItem on the nearest replica, retried, then the next replica, all inside one time budget.
+
+    Whatever the replicas do (refuse, time out, accept and never answer), one
+    ``get`` ends within ``budget`` seconds: each call's read timeout is cut to
+    what is left of it, and no call starts once it is spent. A timeout moves
+    on to the next replica at once (a replica that hung once is likely to hang
+    again); other errors are retried ``retries_per_region`` times first. The
+    one thing the budget cannot shorten is opening a new TCP connection, which
+    keeps the client's connect timeout (so the worst case is the budget plus
+    ``connect_timeout_seconds``, and only when a connection attempt itself hangs).
+    """
 
     def __init__(
         self,
@@ -74,6 +89,9 @@ class ReplicaReader:
         endpoint_urls: dict[str, str] | None = None,
         retries_per_region: int = 1,
         client_factory: Callable,
+        budget: float = 1.5,
+        read_timeout: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.table = table
         self.regions = order_regions(current_region, regions)
@@ -82,29 +100,54 @@ class ReplicaReader:
         self._attempts = 1 + retries_per_region
         self._client_factory = client_factory
         self._clients: dict[str, object] = {}
+        self.budget = budget
+        self._read_timeout = read_timeout
+        self._monotonic = monotonic
+        self._call_timeout = budget  # the read timeout of the call being made (see _cut_timeout)
 
     def _client(self, region: str):
         client = self._clients.get(region)
         if client is None:
             endpoint = self._endpoint_urls.get(region, self._endpoint_url)
             client = self._clients[region] = self._client_factory(region, endpoint)
+            events = getattr(getattr(client, "meta", None), "events", None)
+            if events is not None:
+                events.register("before-send.dynamodb.GetItem", self._cut_timeout)
         return client
 
-    def get(self, host: str) -> tuple[dict | None, str]:
-        """``(item or None, region that answered)``; raises LookupFailed."""
+    def _cut_timeout(self, request, **kwargs) -> None:
+        # botocore honours a per-request read timeout in the request context.
+        request.context["read_timeout"] = self._call_timeout
+
+    def deadline(self) -> float:
+        """When a lookup starting now must be over (on this reader's monotonic clock)."""
+        return self._monotonic() + self.budget
+
+    def get(
+        self, host: str, *, deadline: float | None = None, projection: str | None = _HOST_PROJECTION
+    ) -> tuple[dict | None, str]:
+        """``(item or None, region that answered)`` for the item keyed ``host``; raises LookupFailed.
+
+        ``deadline`` (from ``deadline()``) lets several reads of one request share one budget."""
+        if deadline is None:
+            deadline = self.deadline()
         errors: list[tuple[str, str]] = []
+        request = {"TableName": self.table, "Key": {"host": {"S": host}}}
+        if projection:
+            request["ProjectionExpression"] = projection
+            request["ExpressionAttributeNames"] = {"#state": "state"}
         for region in self.regions:
             for _ in range(self._attempts):
+                left = deadline - self._monotonic()
+                if left <= _MIN_CALL_SECONDS:
+                    errors.append((region, f"lookup budget of {self.budget:g} s spent"))
+                    raise LookupFailed(errors)
+                self._call_timeout = left if self._read_timeout is None else min(left, self._read_timeout)
                 try:
-                    response = self._client(region).get_item(
-                        TableName=self.table,
-                        Key={"host": {"S": host}},
-                        ProjectionExpression="workspace_id, #state, version",
-                        ExpressionAttributeNames={"#state": "state"},
-                    )
+                    response = self._client(region).get_item(**request)
                 except Exception as exc:  # noqa: BLE001 - any failure means: ask elsewhere
                     errors.append((region, f"{type(exc).__name__}: {exc}"))
-                    if _is_permanent(exc):
+                    if _is_permanent(exc) or type(exc).__name__ in _TIMEOUTS:
                         break
                     continue
                 return response.get("Item"), region

@@ -5,15 +5,17 @@ and per-test tables on the session's moto server."""
 from __future__ import annotations
 
 import random
+import socket
+import threading
 import uuid
 from collections.abc import Callable
 
 import pytest
 
+from edge_function import shards
 from edge_function.cache import EdgeCache
 from edge_function.config import validate
-from edge_function.handler import EdgeHandler
-from edge_function.replicas import ReplicaReader, boto3_client_factory
+from edge_function.handler import EdgeHandler, build_reader
 from edgelocal import events
 from tests.fixtures.dynamodb import create_edge_table, dynamodb_client
 from tests.fixtures.processes import free_port
@@ -61,18 +63,38 @@ class FakeClock:
 
 
 class Table:
-    """One fresh table on a DynamoDB endpoint, with the portal's item shape."""
+    """One fresh table on a DynamoDB endpoint, written the way the portal writes it: one item per
+    hostname, and (with ``shard_count``) the shard holding each change and then the head.
 
-    def __init__(self, endpoint: str, region: str = "us-east-1", name: str | None = None) -> None:
+    ``deltas=True`` also lists each change in the head, as the portal does for recent changes."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        region: str = "us-east-1",
+        name: str | None = None,
+        *,
+        shard_count: int | None = 4,
+        deltas: bool = False,
+    ) -> None:
         self.endpoint = endpoint
         self.region = region
         self.name = name or f"edge-{uuid.uuid4().hex[:12]}"
         self.client = dynamodb_client(endpoint, region)
         create_edge_table(self.client, self.name)
         self._versions: dict[str, int] = {}
+        self.shard_count = shard_count
+        self.deltas = deltas
+        self.served: dict[str, str] = {}
+        self.shard_versions: list[int] = [0] * (shard_count or 0)
+        self._recent: list[shards.Delta] = []
+        self.head_version = 0
+        if shard_count:
+            self.publish(range(shard_count))
 
     def serve(self, host: str, workspace_id: str) -> None:
         self._put(host, {"workspace_id": {"S": workspace_id}, "state": {"S": "serve"}})
+        self._change(host, workspace_id)
 
     def tombstone(self, host: str, workspace_id: str) -> None:
         self._put(
@@ -83,6 +105,75 @@ class Table:
                 "expires_at": {"N": "4102444800"},
             },
         )
+        self._change(host, None)
+
+    def serve_many(self, pairs: dict[str, str]) -> None:
+        """Many hostnames at once: one write per shard (no per-host items)."""
+        self.served.update(pairs)
+        self.publish({shards.shard_of(host, self.shard_count) for host in pairs})
+
+    def shard_of(self, host: str) -> int:
+        return shards.shard_of(host, self.shard_count)
+
+    def shard_map(self, index: int) -> dict[str, str]:
+        return {h: w for h, w in self.served.items() if shards.shard_of(h, self.shard_count) == index}
+
+    def _change(self, host: str, workspace_id: str | None) -> None:
+        if workspace_id is None:
+            self.served.pop(host, None)
+        else:
+            self.served[host] = workspace_id
+        if self.shard_count:
+            index = shards.shard_of(host, self.shard_count)
+            self.publish([index], changes={host: workspace_id or ""})
+
+    def publish(self, indices, changes: dict[str, str] | None = None) -> None:
+        """Write the given shards (next version each), then the head."""
+        for index in indices:
+            before = self.shard_versions[index]
+            self.write_shard(index, before + 1, self.shard_map(index))
+            if self.deltas and changes is not None and before:
+                self._recent.append((index, before, before + 1, changes))
+        self.write_head()
+
+    def write_shard(self, index: int, version: int, mapping: dict[str, str], count: int | None = None) -> None:
+        count = count or self.shard_count
+        data, digest = shards.encode_shard(mapping)
+        self.client.put_item(
+            TableName=self.name,
+            Item={
+                "host": {"S": shards.shard_key(count, index)},
+                "version": {"N": str(version)},
+                "count": {"N": str(count)},
+                "index": {"N": str(index)},
+                "format": {"N": str(shards.FORMAT)},
+                "hosts": {"N": str(len(mapping))},
+                "digest": {"S": digest},
+                "data": {"B": data},
+            },
+        )
+        if count == self.shard_count:
+            self.shard_versions[index] = max(self.shard_versions[index], version)
+
+    def write_head(self) -> None:
+        self.head_version += 1
+        self.client.put_item(
+            TableName=self.name,
+            Item={
+                "host": {"S": shards.HEAD_KEY},
+                "version": {"N": str(self.head_version)},
+                "count": {"N": str(self.shard_count)},
+                "format": {"N": str(shards.FORMAT)},
+                "data": {"B": shards.encode_head(self.shard_count, self.shard_versions, self._recent)},
+            },
+        )
+
+    def reshard(self, count: int) -> None:
+        """Move to ``count`` shards: every new shard first, then the head."""
+        self.shard_count = count
+        self.shard_versions = [0] * count
+        self._recent = []
+        self.publish(range(count))
 
     def _put(self, host: str, attributes: dict) -> None:
         version = self._versions[host] = self._versions.get(host, 0) + 1
@@ -107,6 +198,49 @@ def table(dynamodb_endpoint) -> Table:
     return Table(dynamodb_endpoint)
 
 
+class HungServer:
+    """A TCP server on loopback that accepts every connection and never answers a byte."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted.append(conn)  # held open, never read from nor written to
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def hung_endpoint():
+    server = HungServer()
+    yield server
+    server.close()
+
+
+def point_reader_at(handler: EdgeHandler, region: str, url: str) -> None:
+    """Send the handler's reads for ``region`` to ``url`` from now on (a replica going bad)."""
+    handler.reader._endpoint_urls[region] = url
+    handler.reader._clients.pop(region, None)
+
+
 @pytest.fixture
 def closed_endpoint() -> str:
     """A loopback URL nobody listens on: connections are refused at once."""
@@ -115,7 +249,8 @@ def closed_endpoint() -> str:
 
 @pytest.fixture
 def make_handler(clock, aws_fake_credentials) -> Callable[..., EdgeHandler]:
-    """An EdgeHandler on the injected clock; ``endpoints`` maps region -> URL."""
+    """An EdgeHandler on the injected clock; ``endpoints`` maps region -> URL. Shard mode
+    unless ``lookup_mode="host"`` is passed."""
 
     def make(
         table_name: str,
@@ -145,14 +280,7 @@ def make_handler(clock, aws_fake_credentials) -> Callable[..., EdgeHandler]:
             stale_window=config["stale_if_error_seconds"],
             rng=random.Random(7),
         )
-        reader = ReplicaReader(
-            table=config["table_name"],
-            regions=config["replica_regions"],
-            current_region=current_region,
-            endpoint_urls=config["endpoint_urls"],
-            retries_per_region=config["retries_per_region"],
-            client_factory=boto3_client_factory(config["connect_timeout_seconds"], config["read_timeout_seconds"]),
-        )
+        reader = build_reader(config, current_region)
         sink = logs if logs is not None else []
         return EdgeHandler(config, clock=clock, cache=cache, reader=reader, emit=sink.append)
 

@@ -1,9 +1,18 @@
-"""Caching behaviour, driven by an injected clock against a real moto endpoint."""
+"""Host mode (the per-host TTL cache), driven by an injected clock against a real moto endpoint."""
 
+import functools
 import random
+import time
+
+import pytest
 
 from edge_function.cache import EdgeCache
-from tests.edge_function.conftest import Table, header, origin_request
+from tests.edge_function.conftest import Table, header, origin_request, point_reader_at
+
+
+@pytest.fixture
+def make_handler(make_handler):
+    return functools.partial(make_handler, lookup_mode="host")
 
 
 def workspace_of(response):
@@ -134,3 +143,29 @@ def test_its_jittered_expiry_never_exceeds_the_configured_ttl_and_spreads_below_
     assert min(fresh_until) >= 270
     assert max(fresh_until) <= 300
     assert max(fresh_until) - min(fresh_until) > 20
+
+
+def test_a_hung_replica_costs_one_budget_then_the_stale_answer_is_kept_for_the_back_off(
+    make_handler, table, clock, hung_endpoint
+):
+    table.serve("gallery.client.com", "ws-alice")
+    handler = make_handler(
+        table.name,
+        {"us-east-1": table.endpoint},
+        positive_ttl_seconds=300,
+        lookup_budget_seconds=1.0,
+        failure_backoff_seconds=5,
+    )
+    handler(origin_request("gallery.client.com"))
+    point_reader_at(handler, "us-east-1", hung_endpoint.url)
+    clock.advance(301)
+
+    started = time.monotonic()
+    assert workspace_of(handler(origin_request("gallery.client.com"))) == ["ws-alice"]
+    assert 0.9 <= time.monotonic() - started < 1.5
+
+    clock.advance(4)
+    started = time.monotonic()
+    assert workspace_of(handler(origin_request("gallery.client.com"))) == ["ws-alice"]
+    assert time.monotonic() - started < 0.2
+    assert handler.cache.misses == 2

@@ -7,11 +7,12 @@ import pytest
 from tests.edge_function.conftest import ORIGIN_DOMAIN, header, origin_request
 
 
-@pytest.fixture
-def handler(make_handler, table):
+@pytest.fixture(params=["shards", "host"])
+def handler(request, make_handler, table):
+    """The same outcomes in both lookup modes."""
     table.serve("gallery.client.com", "ws-alice")
     table.tombstone("old.client.com", "ws-alice")
-    return make_handler(table.name, {"us-east-1": table.endpoint})
+    return make_handler(table.name, {"us-east-1": table.endpoint}, lookup_mode=request.param)
 
 
 def test_it_sends_a_servable_host_to_the_origin_with_its_workspace(handler):
@@ -83,7 +84,7 @@ def test_it_answers_404_for_a_host_header_that_is_not_a_hostname(handler):
     assert handler(origin_request(None))["status"] == "404"
 
 
-def test_it_never_serves_an_item_without_a_workspace(make_handler, table):
+def test_in_host_mode_it_never_serves_an_item_without_a_workspace(make_handler, table):
     table.client.put_item(
         TableName=table.name,
         Item={
@@ -92,7 +93,7 @@ def test_it_never_serves_an_item_without_a_workspace(make_handler, table):
             "version": {"N": "1"},
         },
     )
-    handler = make_handler(table.name, {"us-east-1": table.endpoint})
+    handler = make_handler(table.name, {"us-east-1": table.endpoint}, lookup_mode="host")
 
     assert handler(origin_request("broken.client.com"))["status"] == "404"
 
@@ -110,10 +111,10 @@ def test_it_points_host_at_an_s3_origin_when_the_origin_is_s3(handler):
     assert header(request, "host") == ["ve-gallery-assets.s3.amazonaws.com"]
 
 
-def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(make_handler, table):
+def test_in_host_mode_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(make_handler, table):
     table.serve("gallery.client.com", "ws-alice")
     logs = []
-    handler = make_handler(table.name, {"us-east-1": table.endpoint}, logs=logs)
+    handler = make_handler(table.name, {"us-east-1": table.endpoint}, logs=logs, lookup_mode="host")
 
     handler(origin_request("gallery.client.com"))
     handler(origin_request("gallery.client.com"))
@@ -126,10 +127,12 @@ def test_it_logs_one_json_line_per_miss_with_outcome_region_and_latency(make_han
     json.dumps(logs[0])
 
 
-def test_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(make_handler, table, clock):
+def test_in_host_mode_it_logs_its_cache_counters_on_the_first_miss_after_each_interval(make_handler, table, clock):
     table.serve("gallery.client.com", "ws-alice")
     logs = []
-    handler = make_handler(table.name, {"us-east-1": table.endpoint}, logs=logs, stats_interval_seconds=60)
+    handler = make_handler(
+        table.name, {"us-east-1": table.endpoint}, logs=logs, stats_interval_seconds=60, lookup_mode="host"
+    )
     handler(origin_request("gallery.client.com"))
     handler(origin_request("gallery.client.com"))
     handler(origin_request("unknown.client.com"))
@@ -160,3 +163,46 @@ def test_the_module_entry_point_answers_with_the_bundled_config(aws_fake_credent
     response = module.lambda_handler(origin_request("app.ve.ai"), None)
 
     assert header(response, "host") == ["app.ve.ai"]
+
+
+FOREIGN_WORKSPACE_FORMS = ["x-workspace-id", "X-Workspace-Id", "x_workspace_id", "X_Workspace_Id", "x-workspace_id"]
+
+
+@pytest.mark.parametrize("spelling", FOREIGN_WORKSPACE_FORMS)
+def test_no_viewer_sent_form_of_the_workspace_header_reaches_the_origin(handler, spelling):
+    request = handler(origin_request("gallery.client.com", extra_headers=[(spelling, "ws-charlie")]))
+
+    assert header(request, "x-workspace-id") == ["ws-alice"]
+    assert "ws-charlie" not in json.dumps(request)
+
+
+@pytest.mark.parametrize("spelling", FOREIGN_WORKSPACE_FORMS)
+def test_no_viewer_sent_form_of_the_workspace_header_passes_through_with_a_platform_host(handler, spelling):
+    request = handler(origin_request("app.ve.ai", extra_headers=[(spelling, "ws-charlie")]))
+
+    assert header(request, "host") == ["app.ve.ai"]
+    assert "ws-charlie" not in json.dumps(request)
+
+
+@pytest.mark.parametrize("spelling", ["X-Forwarded-Host", "x_forwarded_host"])
+def test_a_viewer_sent_forwarded_host_never_reaches_the_origin(handler, spelling):
+    served = handler(origin_request("gallery.client.com", extra_headers=[(spelling, "victim.client.com")]))
+    passed = handler(origin_request("app.ve.ai", extra_headers=[(spelling, "victim.client.com")]))
+
+    assert header(served, "x-forwarded-host") == ["gallery.client.com"]
+    assert "victim.client.com" not in json.dumps(served)
+    assert "victim.client.com" not in json.dumps(passed)
+
+
+def test_a_host_longer_than_any_hostname_is_answered_404_without_growing_the_memo(handler):
+    handler(origin_request("gallery.client.com"))
+    remembered = handler.memo_size()
+
+    for i in range(50):
+        response = handler(origin_request(f"{i}{'a' * 300}.client.com"))
+        assert response["status"] == "404"
+
+    assert handler.memo_size() == remembered
+    longest = ("a" * 62 + ".") * 3 + "b" * 60 + ".com"  # 253 characters: still a hostname
+    assert handler(origin_request(longest + ".:443"))["status"] == "404"
+    assert handler.memo_size() == remembered + 1
