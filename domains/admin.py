@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from domains import selectors, services
 from domains.edge import store as edge_store
+from domains.edge.shards import edge_shard_status
 from domains.edge.states import EdgeSync
 from domains.errors import DomainError, NotAllowed
 from domains.models import Domain, DomainCheck, DomainEvent, EdgeOutbox, HostnameBlock
@@ -115,6 +116,31 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def _shard_line(hostname: str) -> str:
+    """The edge's host map for one hostname: its shard, the shard's versions, and whether it holds the hostname."""
+    shard = edge_shard_status(hostname)
+    if shard["error"]:
+        live = format_html("could not read it: {}", shard["error"])
+    elif shard["live_version"] is None:
+        live = format_html("{}", "DynamoDB has no such shard item")
+    else:
+        live = format_html(
+            "DynamoDB has version {} with {} hostnames, <strong>{}</strong>",
+            shard["live_version"],
+            shard["live_hosts"],
+            f"holding this hostname for {shard['live_workspace_id']}" if shard["in_shard"] else "without this hostname",
+        )
+    return format_html(
+        "Host map: shard <strong>{}</strong> of {} (<code>{}</code>), version {} written{}; {}",
+        shard["index"],
+        shard["count"],
+        shard["key"],
+        shard["written_version"] if shard["written_version"] is not None else "none",
+        ", a rebuild is pending" if shard["pending"] else "",
+        live,
+    )
+
+
 @admin.register(Domain)
 class DomainAdmin(ReadOnlyAdmin):
     list_display = ["hostname", "workspace", "status", "last_check_outcome", "edge_state_display", "created_at"]
@@ -212,10 +238,11 @@ class DomainAdmin(ReadOnlyAdmin):
         )
         return format_html(
             '{}<table class="edge-panel"><thead><tr><th></th><th>database says</th><th>DynamoDB has (live)</th><th></th></tr>'
-            "</thead><tbody>{}</tbody></table><p>{}</p>",
+            "</thead><tbody>{}</tbody></table><p>{}</p><p>{}</p>",
             error,
             rows,
             sync,
+            _shard_line(domain.hostname),
         )
 
     # --- actions: each through a service that records an event with the staff user ---

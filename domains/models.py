@@ -66,6 +66,9 @@ class Domain(models.Model):
     # The hostname's edge version (Hostname.edge_version) when this domain last changed what the
     # edge holds; 0 while the edge never heard of it.
     edge_version = models.PositiveBigIntegerField(default=0)
+    # edge_function.shards.shard_hash(hostname): a shard is a range of it (filled when the edge
+    # hears of the domain; domains.edge.shards fills any row still without one).
+    edge_shard_hash = models.PositiveBigIntegerField(null=True, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = ["hostname"]
@@ -261,3 +264,51 @@ class EdgeOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} v{self.version} {self.state}"
+
+
+class EdgeShard(models.Model):
+    """One shard of the edge's host map (domains.edge.shards): what DynamoDB holds, and whether it must be rebuilt.
+
+    A change marks its shard dirty in the same transaction (`dirty_since`);
+    a build claims it (a new `version`), reads the servable domains of the
+    shard and writes them, and records here what was written: `content` (the
+    base of the next build's delta) at `written_version`.
+    """
+
+    count = models.PositiveIntegerField(help_text="How many shards there are (EDGE_SHARD_COUNT when built).")
+    index = models.PositiveIntegerField()
+    version = models.PositiveBigIntegerField(default=0, help_text="The highest version a build was given.")
+    written_version = models.PositiveBigIntegerField(default=0, help_text="The version DynamoDB holds (0: none).")
+    dirty_since = models.DateTimeField(null=True, blank=True, help_text="A change not built yet.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_build_at = models.DateTimeField(null=True, blank=True, help_text="Debounce and back-off.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed writes in a row.")
+    last_error = models.CharField(max_length=500, blank=True)
+    hosts = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(default=0, help_text="Bytes of compressed data.")
+    digest = models.CharField(max_length=32, blank=True)
+    content = models.BinaryField(default=b"", blank=True)
+    deltas = models.JSONField(default=list, blank=True, help_text="Recent changes, listed in the head.")
+    written_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["count", "index"]
+        constraints = [models.UniqueConstraint(fields=["count", "index"], name="edge_shard_one_per_index")]
+
+    def __str__(self) -> str:
+        return f"shard {self.index}/{self.count} v{self.written_version}"
+
+
+class EdgeShardHead(models.Model):
+    """The one row behind the head item: its version, and whether it must be written again."""
+
+    version = models.PositiveBigIntegerField(default=0)
+    written_version = models.PositiveBigIntegerField(default=0)
+    count = models.PositiveIntegerField(default=0, help_text="The shard count the written head names.")
+    count_since = models.DateTimeField(null=True, blank=True)
+    dirty = models.BooleanField(default=False)
+    last_error = models.CharField(max_length=500, blank=True)
+    written_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"head v{self.written_version} ({self.count} shards)"

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from domains import services
-from domains.edge import delivery, reconcile
+from domains.edge import delivery, reconcile, shards
 from domains.enqueue import enqueue_on_commit
 
 # --- Edge outbox ----------------------------------------------------------------
@@ -19,6 +19,21 @@ def edge_deliver(outbox_id: int) -> None:
 @shared_task(name="domains.edge_sweep", ignore_result=True)
 def edge_sweep() -> None:
     delivery.edge_sweep()
+
+
+@shared_task(name="domains.edge_shards_build", ignore_result=True, bind=True)
+def edge_shards_build(self) -> None:
+    """Build the dirty shards of the edge's host map and write the head.
+
+    A shard built less than EDGE_SHARD_DEBOUNCE_SECONDS ago waits: this task
+    comes back for it when its time comes (beat's periodic run catches the rest)."""
+    report = shards.edge_shards_build()
+    wait = report.retry_in
+    if wait is not None and wait <= settings.EDGE_SHARD_DEBOUNCE_SECONDS and not self.request.is_eager:
+        try:
+            edge_shards_build.apply_async(countdown=wait, expires=wait + settings.EDGE_SHARD_SWEEP_PERIOD, retry=False)
+        except Exception:  # noqa: BLE001 - a broker that is down leaves it to beat
+            pass
 
 
 @shared_task(name="domains.edge_reconcile", ignore_result=True)

@@ -147,6 +147,12 @@ EDGE_RETRY_MAX_SECONDS = env_float("EDGE_RETRY_MAX_SECONDS", 900.0)
 # The sweep leaves fresh rows to their after-commit task for this long.
 EDGE_SWEEP_GRACE_SECONDS = env_float("EDGE_SWEEP_GRACE_SECONDS", 30.0)
 EDGE_SWEEP_BATCH = env_int("EDGE_SWEEP_BATCH", 2000)
+# The edge's host map (domains.edge.shards): how many shards (each a DynamoDB item, keep
+# them well under 400 KB: about 17 bytes a hostname compressed), how often at most one shard
+# is rebuilt, and how long a change stays listed in the head for warm edges to patch in.
+EDGE_SHARD_COUNT = env_int("EDGE_SHARD_COUNT", 16)
+EDGE_SHARD_DEBOUNCE_SECONDS = env_float("EDGE_SHARD_DEBOUNCE_SECONDS", 1.0)
+EDGE_SHARD_DELTA_SECONDS = env_float("EDGE_SHARD_DELTA_SECONDS", 120.0)
 
 # --- DNS verification ---------------------------------------------------------
 
@@ -313,6 +319,13 @@ CELERY_BEAT_SCHEDULE["domains-edge-sweep"] = {
     "task": "domains.edge_sweep",
     "schedule": EDGE_SWEEP_PERIOD,
     "options": {"expire_seconds": EDGE_SWEEP_PERIOD},
+}
+# The edge's shards: a change queues their build itself; this catches failed or debounced ones.
+EDGE_SHARD_SWEEP_PERIOD = env_float("EDGE_SHARD_SWEEP_PERIOD", 5.0)
+CELERY_BEAT_SCHEDULE["domains-edge-shards-build"] = {
+    "task": "domains.edge_shards_build",
+    "schedule": EDGE_SHARD_SWEEP_PERIOD,
+    "options": {"expire_seconds": EDGE_SHARD_SWEEP_PERIOD},
 }
 CELERY_BEAT_SCHEDULE["domains-edge-reconcile"] = {
     "task": "domains.edge_reconcile",

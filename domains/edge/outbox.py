@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from domains.edge.shards import edge_shard_mark_dirty
 from domains.edge.states import desired_state, next_edge_version
 from domains.enqueue import enqueue_on_commit
 from domains.models import SERVABLE_STATUSES, Domain, EdgeOutbox, Hostname
@@ -64,6 +65,7 @@ def edge_change_record(
         version=version,
         state=desired_state(servable=holder is not None),
     )
+    edge_shard_mark_dirty(hostname=hostname)  # the edge's host map: its shard is rebuilt from the database
     if deliver:
         enqueue_on_commit(DELIVER_TASK, row.pk, host=row.hostname, version=row.version)
     return row

@@ -11,6 +11,7 @@ from django.db import transaction
 from domains.edge import store
 from domains.edge.delivery import edge_deliver_many
 from domains.edge.outbox import edge_change_record
+from domains.edge.shards import edge_shards_reconcile
 from domains.edge.states import EdgeState
 from domains.models import SERVABLE_STATUSES, Domain, EdgeOutbox, Hostname
 
@@ -34,6 +35,7 @@ class ReconcileReport:
     db_seconds: float = 0.0
     seconds: float = 0.0
     samples: dict[str, list[str]] = field(default_factory=dict)
+    shards: dict = field(default_factory=dict)  # the shard items compared too (domains.edge.shards)
 
     @property
     def drift(self) -> int:
@@ -167,6 +169,7 @@ def edge_reconcile(
         delivery = edge_deliver_many(rows=rows, workers=workers)
         report.written, report.superseded, report.failed = delivery.written, delivery.superseded, delivery.failed
 
+    report.shards = edge_shards_reconcile(table=table, expected=expected, dry_run=dry_run).as_dict()
     report.seconds = time.monotonic() - started
     level = logging.WARNING if report.drift else logging.INFO
     logger.log(

@@ -8,6 +8,10 @@ repeated delivery can never overwrite a newer state.
 The item shape is the contract with edge_function/:
     host (S, key), workspace_id (S), version (N), state (S: an EdgeState),
     updated_at (S, ISO), expires_at (N, tombstones only: DynamoDB TTL).
+The same table holds the shard and head items of the edge's host map (keys
+starting with "#"; their format lives in edge_function.shards, their logic in
+domains.edge.shards): host, version (N), count (N), index (N, shards),
+format (N), hosts (N), digest (S), data (B), updated_at (S).
 """
 
 from __future__ import annotations
@@ -53,8 +57,8 @@ RETRYABLE_CODES = frozenset(
 
 _VERSION_CONDITION = "attribute_not_exists(#host) OR #version < :version"
 _NAMES = {"#host": "host", "#version": "version"}
-# Reserved words (STATE among them) are always addressed through names.
-_SCAN_NAMES = {"#h": "host", "#w": "workspace_id", "#v": "version", "#s": "state"}
+# Reserved words (STATE, COUNT, DATA among them) are always addressed through names.
+_SCAN_NAMES = {"#h": "host", "#w": "workspace_id", "#v": "version", "#s": "state", "#d": "digest"}
 
 
 class EdgeStoreUnavailable(Exception):
@@ -79,6 +83,7 @@ class EdgeItem:
     state: str
     updated_at: str = ""
     expires_at: int | None = None
+    digest: str = ""  # shard items only (their keys start with "#": see edge_function.shards)
 
     @classmethod
     def from_dynamodb(cls, raw: dict) -> EdgeItem:
@@ -89,6 +94,7 @@ class EdgeItem:
             state=raw.get("state", {}).get("S", ""),
             updated_at=raw.get("updated_at", {}).get("S", ""),
             expires_at=int(raw["expires_at"]["N"]) if "expires_at" in raw else None,
+            digest=raw.get("digest", {}).get("S", ""),
         )
 
     def as_dict(self) -> dict:
@@ -209,6 +215,23 @@ def put_item(*, hostname: str, workspace_id: str, version: int, state: str) -> W
     botocore's bounded retries) and EdgeStoreError for anything else.
     """
     item = build_item(hostname=hostname, workspace_id=workspace_id, version=version, state=state)
+    return _put_versioned(item, version)
+
+
+def get_item(hostname: str) -> dict | None:
+    """What the edge table holds for `hostname` right now (strongly consistent), or None."""
+    try:
+        response = get_client().get_item(TableName=_table(), Key={"host": {"S": hostname}}, ConsistentRead=True)
+    except (BotoCoreError, ClientError, OSError) as exc:
+        raise _classify(exc) from exc
+    raw = response.get("Item")
+    return EdgeItem.from_dynamodb(raw).as_dict() if raw else None
+
+
+# --- Shards and the head (the edge's host map; formats in edge_function.shards) ----------
+
+
+def _put_versioned(item: dict, version: int) -> WriteResult:
     try:
         get_client().put_item(
             TableName=_table(),
@@ -226,14 +249,69 @@ def put_item(*, hostname: str, workspace_id: str, version: int, state: str) -> W
     return WriteResult.WRITTEN
 
 
-def get_item(hostname: str) -> dict | None:
-    """What the edge table holds for `hostname` right now (strongly consistent), or None."""
+def _stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def put_shard(*, key: str, count: int, index: int, version: int, data: bytes, digest: str, hosts: int) -> WriteResult:
+    """Write a shard item if the stored one is older (or absent); SUPERSEDED otherwise."""
+    item = {
+        "host": {"S": key},
+        "version": {"N": str(int(version))},
+        "count": {"N": str(int(count))},
+        "index": {"N": str(int(index))},
+        "format": {"N": "1"},
+        "hosts": {"N": str(int(hosts))},
+        "digest": {"S": digest},
+        "data": {"B": data},
+        "updated_at": {"S": _stamp()},
+    }
+    return _put_versioned(item, version)
+
+
+def put_head(*, key: str, count: int, version: int, data: bytes) -> WriteResult:
+    """Write the head item if the stored one is older (or absent); SUPERSEDED otherwise."""
+    item = {
+        "host": {"S": key},
+        "version": {"N": str(int(version))},
+        "count": {"N": str(int(count))},
+        "format": {"N": "1"},
+        "data": {"B": data},
+        "updated_at": {"S": _stamp()},
+    }
+    return _put_versioned(item, version)
+
+
+def get_raw(key: str) -> dict | None:
+    """The item keyed `key` as DynamoDB returns it (strongly consistent), or None."""
     try:
-        response = get_client().get_item(TableName=_table(), Key={"host": {"S": hostname}}, ConsistentRead=True)
+        response = get_client().get_item(TableName=_table(), Key={"host": {"S": key}}, ConsistentRead=True)
     except (BotoCoreError, ClientError, OSError) as exc:
         raise _classify(exc) from exc
-    raw = response.get("Item")
-    return EdgeItem.from_dynamodb(raw).as_dict() if raw else None
+    return response.get("Item")
+
+
+def stored_version(key: str) -> int | None:
+    """The version of the item keyed `key` (strongly consistent), or None when there is none."""
+    try:
+        response = get_client().get_item(
+            TableName=_table(),
+            Key={"host": {"S": key}},
+            ConsistentRead=True,
+            ProjectionExpression="#v",
+            ExpressionAttributeNames={"#v": "version"},
+        )
+    except (BotoCoreError, ClientError, OSError) as exc:
+        raise _classify(exc) from exc
+    item = response.get("Item")
+    return int(item["version"]["N"]) if item and "version" in item else None
+
+
+def delete_item(key: str) -> None:
+    try:
+        get_client().delete_item(TableName=_table(), Key={"host": {"S": key}})
+    except (BotoCoreError, ClientError, OSError) as exc:
+        raise _classify(exc) from exc
 
 
 def scan_items(*, segments: int | None = None, page_size: int | None = None) -> Iterator[EdgeItem]:
@@ -253,7 +331,7 @@ def scan_items(*, segments: int | None = None, page_size: int | None = None) -> 
     def scan_segment(segment: int) -> None:
         kwargs = {
             "TableName": table,
-            "ProjectionExpression": "#h, #w, #v, #s",
+            "ProjectionExpression": "#h, #w, #v, #s, #d",
             "ExpressionAttributeNames": _SCAN_NAMES,
         }
         if segments > 1:

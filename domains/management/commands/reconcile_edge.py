@@ -31,6 +31,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Extra:     {report.extra}")
         for kind, hosts in report.samples.items():
             self.stdout.write(f"  {kind}: {', '.join(hosts)}")
+        shards = report.shards
+        if shards:
+            self.stdout.write(
+                f"Shards:    {shards['checked']} of {shards['count']} checked; in sync {shards['in_sync']}, "
+                f"missing {shards['missing']}, stale {shards['stale']}, being built {shards['building']}, "
+                f"old {shards['extra']} ({shards['deleted']} deleted); head {'stale' if shards['head_stale'] else 'ok'}"
+                + (", repaired" if shards["repaired"] else "")
+            )
         if dry_run:
             self.stdout.write(self.style.WARNING("Dry run: nothing written."))
         else:
