@@ -12,6 +12,13 @@ registered (REFUSED would read as "your DNS is unreachable" to a tenant who
 simply has not published anything yet). Names inside a zone get NXDOMAIN or
 NODATA (with the SOA) exactly as RFC 1034/2308/8020 describe, including empty
 non-terminals.
+
+A record named `*.<name>` is a wildcard (RFC 4592): it answers for every name
+below `<name>` that does not exist itself (the local stack publishes
+`*.domain.ve.ai A 127.0.0.1`, so every domain's unique target reaches the local
+edge). A CNAME answer to any other type also carries the records it leads to
+inside devdns's zones (RFC 1034 4.3.2), as an authoritative server does for its
+own data, so a stub resolver (pebble's, or a browser's) gets an address.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from publicsuffixlist import PublicSuffixList
 from devdns.store import Fault, State
 
 SOA_TTL = 60
+# How many CNAMEs an answer follows inside devdns's own data.
+MAX_CHASED_CNAMES = 8
+WILDCARD = dns.name.Name((b"*",))
 # Negative answers are cached by resolvers for the SOA minimum; keep it short so
 # a record added during a test or a demo is seen at once even through a resolver.
 NEGATIVE_TTL = 5
@@ -46,6 +56,8 @@ def _public_suffixes() -> PublicSuffixList:
 
 def registrable_domain(name: str) -> str:
     """client.com for gallery.client.com; a bare public suffix stands for itself."""
+    if name.startswith("*."):
+        name = name[2:]
     return _public_suffixes().privatesuffix(name) or name
 
 
@@ -150,7 +162,7 @@ class Authority:
         if answer:
             response.answer.extend(answer)
             self._add_glue(response, answer)
-        elif qname in self._existing:
+        elif qname in self._existing or self._wildcard_for(qname) is not None:
             response.authority.append(self._soa(zone))  # NODATA
         else:
             response.set_rcode(dns.rcode.NXDOMAIN)
@@ -171,14 +183,50 @@ class Authority:
         response.additional.append(dns.rrset.from_text(ns_host, SOA_TTL, "IN", glue_type, glue))
 
     def _answer_rrsets(self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> list[dns.rrset.RRset]:
+        """The records of the name (or of the wildcard covering it), and where its CNAME leads in our data."""
+        answer = self._rrsets_at(qname, qtype)
+        if qtype in (dns.rdatatype.CNAME, dns.rdatatype.ANY):
+            return answer
+        seen = {qname}
+        while answer and answer[-1].rdtype == dns.rdatatype.CNAME and len(seen) <= MAX_CHASED_CNAMES:
+            target = answer[-1][0].target
+            if target in seen or self._zone_of(target) is None:
+                break
+            seen.add(target)
+            following = self._rrsets_at(target, qtype)
+            if not following:
+                break
+            answer.extend(following)
+        return answer
+
+    def _rrsets_at(self, name: dns.name.Name, qtype: dns.rdatatype.RdataType) -> list[dns.rrset.RRset]:
+        owner = name if name in self._existing else self._wildcard_for(name)
+        if owner is None:
+            return []
         if qtype == dns.rdatatype.ANY:
-            return list(self._by_name.get(qname, ()))
-        exact = self._rrsets.get((qname, qtype))
-        if exact is not None:
-            return [exact]
-        # A CNAME answers every type at its name; the client follows it.
-        cname = self._rrsets.get((qname, dns.rdatatype.CNAME))
-        return [cname] if cname is not None else []
+            found = list(self._by_name.get(owner, ()))
+        else:
+            # A CNAME answers every type at its name; the client follows it.
+            exact = self._rrsets.get((owner, qtype)) or self._rrsets.get((owner, dns.rdatatype.CNAME))
+            found = [exact] if exact is not None else []
+        if owner == name:
+            return found
+        synthesized = []
+        for rrset in found:  # a wildcard's records, owned by the name asked about
+            copy = dns.rrset.RRset(name, rrset.rdclass, rrset.rdtype)
+            copy.update(rrset)
+            synthesized.append(copy)
+        return synthesized
+
+    def _wildcard_for(self, name: dns.name.Name) -> dns.name.Name | None:
+        """`*.<closest encloser>` when it holds records and `name` does not exist (RFC 4592)."""
+        if name in self._existing or self._zone_of(name) is None:
+            return None
+        encloser = name.parent()
+        while encloser not in self._existing and encloser != dns.name.root:
+            encloser = encloser.parent()
+        source = WILDCARD.concatenate(encloser)
+        return source if source in self._by_name else None
 
     def _add_glue(self, response: dns.message.Message, answer: Iterable[dns.rrset.RRset]) -> None:
         for rrset in answer:

@@ -95,7 +95,11 @@ def normalize_name(name: str) -> str:
     except dns.exception.DNSException as exc:
         raise ValueError(f"invalid DNS name {name!r}: {exc}") from exc
     text = parsed.to_text(omit_final_dot=True).lower()
-    if not all(_LABEL.match(label) for label in text.split(".")):
+    labels = text.split(".")
+    # A wildcard (RFC 4592) is a leftmost "*" label: *.domain.ve.ai answers for every name below.
+    if labels[0] == "*" and len(labels) > 1:
+        labels = labels[1:]
+    if not all(_LABEL.match(label) for label in labels):
         raise ValueError(f"invalid DNS name {name!r}: use letters, digits, hyphens and underscores")
     return text
 

@@ -215,3 +215,52 @@ def test_over_tcp_an_answer_is_not_limited_to_the_udp_size_of_the_query(dns_serv
     response = dns.query.tcp(query, dns_server.host, timeout=1.0, port=dns_server.port)
 
     assert sum(len(rrset) for rrset in response.answer) == 20
+
+
+def test_a_wildcard_answers_for_every_name_below_it_that_does_not_exist(dns_server):
+    dns_server.add("*.domain.ve.ai", "A", "127.0.0.1")
+    dns_server.add("taken.domain.ve.ai", "TXT", "something else")
+
+    response = ask(dns_server, "k3x9.domain.ve.ai", "A")
+
+    assert response.flags & dns.flags.AA
+    assert [(rrset.name.to_text(), rdata.to_text()) for rrset in response.answer for rdata in rrset] == [
+        ("k3x9.domain.ve.ai.", "127.0.0.1")
+    ]
+    assert ask(dns_server, "deeper.k3x9.domain.ve.ai", "A").answer[0].name.to_text() == "deeper.k3x9.domain.ve.ai."
+    assert ask(dns_server, "k3x9.domain.ve.ai", "AAAA").rcode() == dns.rcode.NOERROR  # NODATA
+    # A name that exists is answered from its own records, never the wildcard's.
+    assert ask(dns_server, "taken.domain.ve.ai", "A").answer == []
+    assert ask(dns_server, "domain.ve.ai", "A").answer == []
+
+
+def test_a_cname_answer_carries_what_it_leads_to_in_its_own_data(dns_server):
+    dns_server.add("*.domain.ve.ai", "A", "127.0.0.1")
+    dns_server.add("gallery.client.com", "CNAME", "k3x9.domain.ve.ai")
+    dns_server.add("www.client.com", "CNAME", "elsewhere.example.net")
+
+    chased = ask(dns_server, "gallery.client.com", "A")
+    asked_for_cname = ask(dns_server, "gallery.client.com", "CNAME")
+
+    assert [(rrset.name.to_text(), rdata.to_text()) for rrset in chased.answer for rdata in rrset] == [
+        ("gallery.client.com.", "k3x9.domain.ve.ai."),
+        ("k3x9.domain.ve.ai.", "127.0.0.1"),
+    ]
+    assert texts(asked_for_cname.answer) == ["k3x9.domain.ve.ai."]
+    # A target outside devdns's zones is left to the client.
+    assert texts(ask(dns_server, "www.client.com", "A").answer) == ["elsewhere.example.net."]
+
+
+def test_a_stub_resolver_gets_an_address_through_the_cname_and_the_wildcard(dns_server):
+    import dns.resolver
+
+    dns_server.add("*.domain.ve.ai", "A", "127.0.0.1")
+    dns_server.add("gallery.client.com", "CNAME", "k3x9.domain.ve.ai")
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [dns_server.host]
+    resolver.port = dns_server.port
+
+    answer = resolver.resolve("gallery.client.com", "A")
+
+    assert [rdata.address for rdata in answer] == ["127.0.0.1"]
+    assert answer.canonical_name.to_text() == "k3x9.domain.ve.ai."

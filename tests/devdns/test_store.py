@@ -63,7 +63,13 @@ def test_concurrent_writers_lose_no_record(tmp_path):
     assert len(Store(path).records()) == 100
 
 
-@pytest.mark.parametrize("name", ["bad name!.client.com", "-x.client.com", "a..client.com"])
+@pytest.mark.parametrize("name", ["bad name!.client.com", "-x.client.com", "a..client.com", "a.*.client.com", "*"])
 def test_a_name_that_is_not_a_hostname_is_refused(tmp_path, name):
     with pytest.raises(ValueError, match="invalid DNS name"):
         Store(tmp_path / "state.json").add(name, "A", "192.0.2.1")
+
+
+def test_a_wildcard_is_a_leftmost_star(tmp_path):
+    record = Store(tmp_path / "state.json").add("*.Domain.VE.ai.", "A", "127.0.0.1")
+
+    assert record.name == "*.domain.ve.ai"
