@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 deps: $(VENV)/.installed system-deps
 
 system-deps:
-	scripts/system-packages.sh redis-server chromium
+	scripts/system-packages.sh redis-server chromium pebble
 
 run: deps
 	scripts/run.sh

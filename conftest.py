@@ -9,4 +9,6 @@ pytest_plugins = [
     "tests.fixtures.dns",
     "tests.fixtures.redis",
     "tests.fixtures.celery_worker",
+    "tests.fixtures.pebble",
+    "tests.fixtures.cloudfront",
 ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system programs the stack and the tests need, when they are missing:
-# redis-server (broker), chromium (browser tests), and PostgreSQL when asked (CI).
+# redis-server (broker), chromium (browser tests), pebble (the ACME test CA the local
+# CloudFront stand-in gets certificates from), and PostgreSQL when asked (CI).
 # Uses apt-get on Debian/Ubuntu (as root, or through sudo); elsewhere says what to install.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ for program in "${want[@]}"; do
     redis-server) command -v redis-server >/dev/null || missing+=(redis-server) ;;
     # Fonts too, so the screenshots the browser tests save show real text.
     chromium) command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium fonts-liberation) ;;
+    # Debian installs it as /usr/bin/pebble (2.4.0 in bookworm/trixie).
+    pebble) command -v pebble >/dev/null || [ -x /usr/bin/pebble ] || missing+=(pebble) ;;
     postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql) ;;
     *) echo "system-packages.sh: unknown program $program" >&2; exit 2 ;;
   esac
@@ -25,6 +28,6 @@ if command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "Please install these programs and run the command again: ${missing[*]}" >&2
-  echo "(macOS: brew install redis chromium postgresql)" >&2
+  echo "(macOS: brew install redis chromium pebble postgresql)" >&2
   exit 1
 fi

@@ -1,0 +1,247 @@
+"""The local CloudFront as a whole: tenants through boto3, certificates from pebble through devdns, HTTPS with SNI.
+
+Real processes on loopback: devdns (the session's), pebble (the session's,
+validating against the edge's HTTP port through devdns), moto's DynamoDB with
+the edge table, the demo origin and the stand-in itself.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+
+import pytest
+from cryptography import x509
+
+from edgelocal.tenants import CONNECTION_GROUP_ID, DISTRIBUTION_ID
+from tests.edge_function.conftest import Table
+
+HOST = "gallery.client-domain.com"
+TARGET = "k3x9p2.domain.ve.ai"
+ISSUE_TIMEOUT = 20.0
+
+
+@pytest.fixture
+def table(dynamodb_endpoint):
+    table = Table(dynamodb_endpoint)
+    table.serve(HOST, "ws_acme")
+    return table
+
+
+@pytest.fixture
+def edge_config(table, dynamodb_endpoint):
+    return {
+        "table_name": table.name,
+        "replica_regions": ["us-east-1"],
+        "endpoint_url": dynamodb_endpoint,
+        "pass_through_suffixes": ["ve.ai"],
+        "read_timeout_seconds": 5.0,
+    }
+
+
+@pytest.fixture
+def platform_zone(dns_server):
+    """devdns as `make run` sets it up: every unique target resolves to the local edge."""
+    dns_server.add("*.domain.ve.ai", "A", "127.0.0.1")
+    return dns_server
+
+
+def create_tenant(client, host: str = HOST) -> dict:
+    return client.create_distribution_tenant(
+        DistributionId=DISTRIBUTION_ID,
+        Name=f"dom-{host.replace('.', '-')}",
+        Domains=[{"Domain": host}],
+        ConnectionGroupId=CONNECTION_GROUP_ID,
+        Parameters=[{"Name": "workspace_id", "Value": "ws_acme"}],
+        ManagedCertificateRequest={"ValidationTokenHost": "cloudfront"},
+    )
+
+
+def certificate_status(client, tenant_id: str) -> str:
+    return client.get_managed_certificate_details(Identifier=tenant_id)["ManagedCertificateDetails"][
+        "CertificateStatus"
+    ]
+
+
+def wait_for_status(client, tenant_id: str, wanted: str, timeout: float = ISSUE_TIMEOUT) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        status = certificate_status(client, tenant_id)
+        if status == wanted:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    pytest.fail(f"the certificate stayed {status!r}, not {wanted!r}, for {timeout:g} s")
+
+
+def served_certificate(standin, host: str) -> x509.Certificate:
+    import socket
+
+    context = ssl.create_default_context(cafile=str(standin.ca_file))
+    with socket.create_connection(("127.0.0.1", standin.tls_port), timeout=5) as sock:
+        with context.wrap_socket(sock, server_hostname=host) as tls:
+            return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def test_a_certificate_is_issued_once_dns_points_at_the_edge_and_https_reaches_the_workspace(
+    cloudfront_standin, platform_zone, edge_config
+):
+    standin = cloudfront_standin(edge_config=edge_config)
+    client = standin.client()
+    tenant_id = create_tenant(client)["DistributionTenant"]["Id"]
+
+    time.sleep(2.5)  # several validation rounds without DNS
+    pending = client.get_managed_certificate_details(Identifier=tenant_id)["ManagedCertificateDetails"]
+    platform_zone.add(HOST, "CNAME", TARGET)  # what the tenant publishes
+    took = wait_for_status(client, tenant_id, "issued")
+    print(f"record published -> certificate issued: {took:.2f} s")
+
+    assert pending["CertificateStatus"] == "pending-validation"
+    tenant = client.get_distribution_tenant(Identifier=tenant_id)["DistributionTenant"]
+    assert tenant["Domains"] == [{"Domain": HOST, "Status": "active"}]
+    response = standin.get("https", HOST, "/photos/1")
+    assert response.status == 200
+    assert response.json()["workspace_id"] == "ws_acme"
+    assert response.json()["forwarded_host"] == HOST
+    assert response.json()["path"] == "/photos/1"
+    certificate = served_certificate(standin, HOST)
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == [HOST]
+    assert "Pebble" in certificate.issuer.rfc4514_string()
+    # HTTP runs the same function.
+    assert standin.get("http", HOST).json()["workspace_id"] == "ws_acme"
+
+
+def test_a_hostname_no_tenant_holds_gets_cloudfronts_403_on_both_ports_before_the_function_runs(
+    cloudfront_standin, platform_zone, table, edge_config
+):
+    table.serve("orphan.client-domain.com", "ws_acme")  # in DynamoDB, but no tenant
+    standin = cloudfront_standin(edge_config=edge_config)
+
+    over_http = standin.get("http", "orphan.client-domain.com")
+    over_https = standin.get("https", "unknown.example.org", verify=False)  # no certificate: curl -k
+
+    for response in (over_http, over_https):
+        assert response.status == 403
+        assert b"The request could not be satisfied" in response.body
+        assert b"Generated by cloudfront (CloudFront)" in response.body
+        assert response.headers["X-Cache"] == "Error from cloudfront"
+    with pytest.raises(ssl.SSLCertVerificationError):
+        standin.get("https", "unknown.example.org")  # the edge's own certificate does not name it
+
+
+def test_until_its_certificate_is_issued_a_tenant_is_served_over_http_only(cloudfront_standin, dns_server, edge_config):
+    standin = cloudfront_standin(edge_config=edge_config)
+    create_tenant(standin.client())
+
+    assert standin.get("http", HOST).json()["workspace_id"] == "ws_acme"
+    assert standin.get("https", HOST, verify=False).status == 403
+
+
+def test_a_disabled_tenant_gets_403_on_both_ports_and_is_served_again_when_enabled(
+    cloudfront_standin, platform_zone, edge_config
+):
+    platform_zone.add(HOST, "CNAME", TARGET)
+    standin = cloudfront_standin(edge_config=edge_config)
+    client = standin.client()
+    created = create_tenant(client)
+    tenant_id = created["DistributionTenant"]["Id"]
+    wait_for_status(client, tenant_id, "issued")
+
+    disabled = client.update_distribution_tenant(Id=tenant_id, IfMatch=created["ETag"], Enabled=False)
+    while_disabled = (standin.get("http", HOST).status, standin.get("https", HOST, verify=False).status)
+    client.update_distribution_tenant(Id=tenant_id, IfMatch=disabled["ETag"], Enabled=True)
+
+    assert while_disabled == (403, 403)
+    assert standin.get("https", HOST).json()["workspace_id"] == "ws_acme"
+
+
+def test_dns_pointing_elsewhere_keeps_it_pending_with_the_reason_until_validation_times_out(
+    cloudfront_standin, platform_zone, edge_config
+):
+    platform_zone.add(HOST, "A", "192.0.2.10")  # another provider's address
+    standin = cloudfront_standin(edge_config=edge_config, validation_timeout=3)
+    client = standin.client()
+    tenant_id = create_tenant(client)["DistributionTenant"]["Id"]
+
+    time.sleep(1.5)
+    state = standin.control("/edgelocal/state")
+    wait_for_status(client, tenant_id, "validation-timed-out", timeout=10)
+
+    [certificate] = state["certificates"]
+    assert certificate["Status"] == "pending-validation"
+    assert certificate["LastAttempt"] == f"{HOST} resolves to 192.0.2.10, not to CloudFront"
+    assert standin.get("https", HOST, verify=False).status == 403
+
+
+def test_a_new_certificate_request_after_a_time_out_is_validated_again(cloudfront_standin, platform_zone, edge_config):
+    standin = cloudfront_standin(edge_config=edge_config, validation_timeout=2)
+    client = standin.client()
+    tenant_id = create_tenant(client)["DistributionTenant"]["Id"]
+    wait_for_status(client, tenant_id, "validation-timed-out", timeout=10)
+    platform_zone.add(HOST, "CNAME", TARGET)
+
+    etag = client.get_distribution_tenant(Identifier=tenant_id)["ETag"]
+    client.update_distribution_tenant(
+        Id=tenant_id, IfMatch=etag, ManagedCertificateRequest={"ValidationTokenHost": "cloudfront"}
+    )
+
+    wait_for_status(client, tenant_id, "issued")
+    assert standin.get("https", HOST).status == 200
+
+
+def test_the_issued_certificate_can_be_attached_and_a_revoked_one_stops_https(
+    cloudfront_standin, platform_zone, edge_config
+):
+    platform_zone.add(HOST, "CNAME", TARGET)
+    standin = cloudfront_standin(edge_config=edge_config)
+    client = standin.client()
+    created = create_tenant(client)
+    tenant_id = created["DistributionTenant"]["Id"]
+    wait_for_status(client, tenant_id, "issued")
+    arn = client.get_managed_certificate_details(Identifier=tenant_id)["ManagedCertificateDetails"]["CertificateArn"]
+
+    attached = client.update_distribution_tenant(
+        Id=tenant_id, IfMatch=created["ETag"], Customizations={"Certificate": {"Arn": arn}}
+    )
+    standin.control("/edgelocal/certificate-status", {"tenant": tenant_id, "status": "revoked"})
+
+    assert attached["DistributionTenant"]["Customizations"] == {"Certificate": {"Arn": arn}}
+    assert certificate_status(client, tenant_id) == "revoked"
+    assert standin.get("https", HOST, verify=False).status == 403
+    assert standin.get("http", HOST).status == 200
+
+
+def test_tenants_and_certificates_survive_a_restart(cloudfront_standin, platform_zone, edge_config):
+    platform_zone.add(HOST, "CNAME", TARGET)
+    standin = cloudfront_standin(edge_config=edge_config)
+    client = standin.client()
+    created = create_tenant(client)
+    tenant_id = created["DistributionTenant"]["Id"]
+    wait_for_status(client, tenant_id, "issued")
+    before = served_certificate(standin, HOST)
+
+    standin.restart()
+
+    found = client.get_distribution_tenant_by_domain(Domain=HOST)
+    assert (found["DistributionTenant"]["Id"], found["ETag"]) == (tenant_id, created["ETag"])
+    assert certificate_status(client, tenant_id) == "issued"
+    assert served_certificate(standin, HOST).serial_number == before.serial_number
+    assert standin.get("https", HOST).json()["workspace_id"] == "ws_acme"
+
+
+def test_without_the_tenant_rule_every_hostname_reaches_the_function_over_http(cloudfront_standin, edge_config):
+    standin = cloudfront_standin(edge_config=edge_config, require_tenant=False)
+
+    assert standin.get("http", HOST).json()["workspace_id"] == "ws_acme"
+    assert standin.get("http", "nobody.client-domain.com").status == 404  # the function's own answer
+
+
+def test_the_challenge_path_is_answered_only_for_a_pending_validation(cloudfront_standin, dns_server, edge_config):
+    standin = cloudfront_standin(edge_config=edge_config)
+    create_tenant(standin.client())
+
+    response = standin.get("http", HOST, "/.well-known/acme-challenge/not-a-token")
+
+    assert response.status == 200  # no such token: the request goes to the function and the origin
+    assert response.json()["path"] == "/.well-known/acme-challenge/not-a-token"
+    assert standin.get("http", "unknown.example.org", "/.well-known/acme-challenge/x").status == 403
