@@ -17,10 +17,21 @@ TRY_IT = """
   4. Watch the page turn Active (checked every 15 s while pending; or press "Check now")
   5. Request it through the local CloudFront:
        curl -H 'Host: gallery.client-domain.com' http://127.0.0.1:{edge}/
+     and over HTTPS, once its certificate is issued (pebble, the local ACME CA; trust {ca_file}):
+       curl --cacert {ca_file} https://gallery.client-domain.com:{edge_tls}/ --resolve gallery.client-domain.com:{edge_tls}:127.0.0.1
   Admin (support staff): http://127.0.0.1:{web}/admin/  as support / ve-demo-2026
   API docs:              http://127.0.0.1:{web}/api/docs/
   Health:                http://127.0.0.1:{web}/healthz
+  Local CloudFront API:  http://127.0.0.1:{cloudfront}/  (boto3 endpoint_url; its tenants: /edgelocal/state)
 """
+
+
+def _shown(path: Path) -> str:
+    """A path as a person types it from the checkout: relative when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def main() -> None:
@@ -28,7 +39,14 @@ def main() -> None:
     stack.prepare()
     devdns_add = shlex.join([".venv/bin/python", *stack.devdns_args("add", "gallery.client-domain.com", "CNAME")])
     print(
-        TRY_IT.format(web=stack.ports.web, edge=stack.ports.edge, devdns_add=f"{devdns_add} <target from the page>"),
+        TRY_IT.format(
+            web=stack.ports.web,
+            edge=stack.ports.edge,
+            edge_tls=stack.ports.edge_tls,
+            cloudfront=stack.ports.cloudfront,
+            ca_file=_shown(stack.edge_ca_file),
+            devdns_add=f"{devdns_add} <target from the page>",
+        ),
         flush=True,
     )
     env = stack.environment()

@@ -5,6 +5,7 @@ Shared by the end-to-end test and the record-to-live benchmark.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -19,18 +20,19 @@ from devstack.stack import ROOT, Ports, Stack
 
 
 def free_ports() -> Ports:
-    """Six distinct free loopback ports (held open together so none repeats)."""
+    """A distinct free loopback port for every process (held open together so none repeats)."""
+    names = [f.name for f in dataclasses.fields(Ports)]
     sockets = []
     try:
-        for _ in range(6):
+        for _ in names:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind(("127.0.0.1", 0))
             sockets.append(sock)
-        web, edge, origin, dynamodb, dns_port, redis_port = (s.getsockname()[1] for s in sockets)
+        ports = {name: sock.getsockname()[1] for name, sock in zip(names, sockets, strict=True)}
     finally:
         for sock in sockets:
             sock.close()
-    return Ports(web=web, edge=edge, origin=origin, dynamodb=dynamodb, dns=dns_port, redis=redis_port)
+    return Ports(**ports)
 
 
 class PortalSession:

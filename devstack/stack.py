@@ -13,9 +13,16 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devdns.store import Store
+from edgelocal import tenants as edgelocal_tenants
+
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
 EDGE_BASE_CONFIG = ROOT / "edge_function" / "config.json"
+# The local CloudFront answers 403 for hostnames without a distribution tenant, as CloudFront does.
+# Off until the portal creates tenants for verified domains (issue 12): until then every hostname
+# is served over HTTP as before, and HTTPS only for tenants created through the API by hand.
+EDGE_REQUIRE_TENANT = False
 
 # Fake credentials for the local DynamoDB endpoint; real AWS is never contacted.
 LOCAL_AWS = {
@@ -33,6 +40,10 @@ class Ports:
     dynamodb: int = 5000
     dns: int = 5300
     redis: int = 6379
+    edge_tls: int = 8443
+    cloudfront: int = 8082  # the stand-in's CloudFront API
+    pebble: int = 14000  # the ACME test CA's directory
+    pebble_management: int = 15000
 
     @classmethod
     def from_environment(cls) -> Ports:
@@ -58,6 +69,11 @@ class Stack:
     @property
     def devdns_state(self) -> Path:
         return self.var_dir / "devdns.json"
+
+    @property
+    def edge_ca_file(self) -> Path:
+        """The roots of the local edge's certificates: what curl --cacert and browsers must trust."""
+        return self.var_dir / "edge-ca.pem"
 
     def devdns_args(self, *args: str) -> list[str]:
         """`python -m devdns ARGS` as a person runs it from the checkout, in a shell without
@@ -88,6 +104,19 @@ class Stack:
             "VE_DYNAMODB_PORT": str(p.dynamodb),
             "VE_DNS_PORT": str(p.dns),
             "VE_REDIS_PORT": str(p.redis),
+            "VE_EDGE_TLS_PORT": str(p.edge_tls),
+            "VE_CLOUDFRONT_PORT": str(p.cloudfront),
+            "VE_PEBBLE_PORT": str(p.pebble),
+            "VE_PEBBLE_MANAGEMENT_PORT": str(p.pebble_management),
+            # The local CloudFront (edgelocal) speaks CloudFront's API: the portal's boto3 client goes there.
+            "CLOUDFRONT_ENDPOINT_URL": f"http://127.0.0.1:{p.cloudfront}",
+            "CLOUDFRONT_DISTRIBUTION_ID": edgelocal_tenants.DISTRIBUTION_ID,
+            "CLOUDFRONT_CONNECTION_GROUP_ID": edgelocal_tenants.CONNECTION_GROUP_ID,
+            "EDGE_STATE": str(self.var_dir / "cloudfront.json"),
+            "EDGE_CA_FILE": str(self.edge_ca_file),
+            "EDGE_REQUIRE_TENANT": "true" if EDGE_REQUIRE_TENANT else "false",
+            # Apex domains point their A record at the local edge, as they would at the connection group's IPs.
+            "EDGE_APEX_ADDRESSES": "127.0.0.1",
         }
         env.update(self.extra_env)
         return env
@@ -104,10 +133,17 @@ class Stack:
         )
         self.edge_config_path.write_text(json.dumps(config, indent=2))
 
+    def publish_platform_zone(self) -> None:
+        """devdns answers for every unique target <token>.<CNAME_ZONE> with the local edge's address,
+        as the wildcard *.<CNAME_ZONE> points at the connection group on AWS (pebble resolves through it)."""
+        zone = self.environment().get("CNAME_ZONE", "domain.ve.ai").strip().lower().rstrip(".")
+        Store(self.devdns_state).add(f"*.{zone}", "A", "127.0.0.1")
+
     def prepare(self) -> None:
-        """Migrate the database, seed the demo cast, write the edge config."""
+        """Migrate the database, seed the demo cast, write the edge config, publish the platform zone."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.write_edge_config()
+        self.publish_platform_zone()
         env = self.environment()
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, cwd=ROOT, check=True)

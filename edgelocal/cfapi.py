@@ -41,7 +41,6 @@ OPERATIONS = (
     "CreateInvalidationForDistributionTenant",
     "GetInvalidationForDistributionTenant",
     "ListInvalidationsForDistributionTenant",
-    "GetConnectionGroup",
 )
 
 # Errors CloudFront answers that are not in any operation's model (common to every AWS service).
