@@ -89,6 +89,27 @@ def through_edge(stack: Stack, hostname: str) -> tuple[int, dict | None]:
         return error.code, None
 
 
+def through_edge_https(stack: Stack, hostname: str) -> tuple[int, dict | None]:
+    """GET / over HTTPS through the local CloudFront, as curl --cacert var/edge-ca.pem --resolve does:
+    SNI and Host are `hostname`, the certificate must verify against the edge's CA file.
+    (0, None) while the handshake fails (no certificate issued for it yet)."""
+    import http.client
+    import ssl
+
+    try:
+        context = ssl.create_default_context(cafile=str(stack.edge_ca_file))
+        with socket.create_connection(("127.0.0.1", stack.ports.edge_tls), timeout=10) as sock:
+            with context.wrap_socket(sock, server_hostname=hostname) as tls:
+                connection = http.client.HTTPConnection(hostname, timeout=10)
+                connection.sock = tls
+                connection.request("GET", "/", headers={"Accept": "application/json"})
+                response = connection.getresponse()
+                body = response.read()
+    except (OSError, ssl.SSLError):
+        return 0, None
+    return response.status, json.loads(body) if response.status == 200 else None
+
+
 def manage(stack: Stack, *args: str) -> str:
     """Run a manage.py command against the stack's database; its output."""
     return _run([str(ROOT / "manage.py"), *args], env=stack.environment())
