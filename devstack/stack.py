@@ -89,6 +89,8 @@ class Stack:
             **LOCAL_AWS,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONUNBUFFERED": "1",
+            # The portal fails closed without it (no SECRET_KEY, HTTPS only); the local stack is development.
+            "DEBUG": "true",
             "VAR_DIR": str(self.var_dir),
             "REDIS_URL": f"redis://127.0.0.1:{p.redis}/0",
             "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{p.dynamodb}",

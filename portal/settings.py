@@ -1,7 +1,10 @@
 """Settings for the VE.AI custom-domain portal.
 
 Everything is read from the environment through the typed helpers in
-`portal.env`, with development defaults so `make run` needs nothing set.
+`portal.env`. Production fails closed: DEBUG is off unless DEBUG=true, and
+without it a SECRET_KEY is required and HTTPS is enforced. The development
+defaults apply with DEBUG=true, which the local stack (`make run`) and the
+tests set.
 """
 
 import math
@@ -16,13 +19,18 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 # --- Core ---------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", True)
-# The development default is deliberately unusable in production: DEBUG off
-# with this key is refused below.
+# Off unless the environment turns it on (devstack and tests/settings.py do).
+DEBUG = env_bool("DEBUG", False)
+# The development key is used only with DEBUG on; without DEBUG a real key is
+# required, and a process refuses to start without one: one clear line on
+# stderr and exit status 1, before it does anything else.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise RuntimeError("Set SECRET_KEY when DEBUG is off.")
+SECRET_KEY = env_str("SECRET_KEY", "") or (_DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", _DEV_SECRET_KEY):
+    raise SystemExit(
+        "portal: SECRET_KEY must be set to a long random value because DEBUG is off (it is off unless "
+        "DEBUG=true). Generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -112,8 +120,29 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+
+# --- HTTPS --------------------------------------------------------------------
+
+# Without DEBUG, HTTPS only: plain HTTP is redirected, browsers are told to
+# insist on HTTPS for a year (HSTS), cookies travel only over HTTPS.
+# `manage.py check --deploy` reports nothing with the README's production
+# environment (tests/portal/test_production_settings.py runs it).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers' health checks come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Only a header: nothing happens unless someone submits the domain to the browsers' preload list.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Behind a load balancer that terminates TLS: the header it sets to "https"
+# (e.g. X-Forwarded-Proto). Only name one the balancer always sets itself, or
+# a client could claim HTTPS. Empty: the request's own scheme counts.
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER", "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
 
 # --- Custom domains -----------------------------------------------------------
 
