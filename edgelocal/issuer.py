@@ -70,8 +70,7 @@ class Issuer(threading.Thread):
 
     def stop(self) -> None:
         self._stop.set()
-        with self.registry._changed:  # wake it
-            self.registry._changed.notify_all()
+        self.registry.wake()
 
     def run(self) -> None:
         ca_written = False

@@ -79,6 +79,11 @@ def normalize_domain(domain: str) -> str:
     return text
 
 
+def _hostname(name: str) -> str:
+    """A viewer's Host or SNI as stored: lowercase, without the trailing dot."""
+    return name.strip().rstrip(".").lower()
+
+
 @dataclass(frozen=True)
 class TlsIdentity:
     certificate_id: str
@@ -139,6 +144,11 @@ class Registry:
         """Block until something changes (or `timeout` seconds pass): the issuer's wake-up."""
         with self._changed:
             self._changed.wait(timeout)
+
+    def wake(self) -> None:
+        """Wake whoever waits for a change (the issuer, when it is told to stop)."""
+        with self._changed:
+            self._changed.notify_all()
 
     # The API --------------------------------------------------------------------------------
 
@@ -342,10 +352,11 @@ class Registry:
     def serves(self, host: str) -> bool:
         """An enabled tenant holds this hostname (otherwise CloudFront answers 403 itself)."""
         with self._lock:
-            return self._enabled_tenant_of(host) is not None
+            return self._enabled_tenant_of(_hostname(host)) is not None
 
     def tls_identity(self, host: str) -> TlsIdentity | None:
         """The certificate an enabled tenant serves this hostname with, once one is issued."""
+        host = _hostname(host)
         with self._lock:
             tenant = self._enabled_tenant_of(host)
             if tenant is None:
@@ -357,7 +368,7 @@ class Registry:
 
     def challenge(self, host: str, token: str) -> str | None:
         with self._lock:
-            return self._challenges.get((host.lower(), token))
+            return self._challenges.get((_hostname(host), token))
 
     # The issuer -----------------------------------------------------------------------------
 
@@ -590,7 +601,6 @@ class Registry:
             certificate["Status"] = "expired"
 
     def _enabled_tenant_of(self, host: str) -> dict | None:
-        host = host.lower()
         for tenant in self._tenants.values():
             if tenant["Enabled"] and any(d["Domain"] == host for d in tenant["Domains"]):
                 return tenant

@@ -227,6 +227,7 @@ def test_tenants_and_certificates_survive_a_restart(cloudfront_standin, platform
     assert certificate_status(client, tenant_id) == "issued"
     assert served_certificate(standin, HOST).serial_number == before.serial_number
     assert standin.get("https", HOST).json()["workspace_id"] == "ws_acme"
+    assert standin.get("https", HOST.upper()).json()["workspace_id"] == "ws_acme"  # names are case-blind
 
 
 def test_without_the_tenant_rule_every_hostname_reaches_the_function_over_http(cloudfront_standin, edge_config):
