@@ -93,6 +93,7 @@ class Stack:
             "DEBUG": "true",
             "VAR_DIR": str(self.var_dir),
             "REDIS_URL": f"redis://127.0.0.1:{p.redis}/0",
+            "CACHE_URL": f"redis://127.0.0.1:{p.redis}/0",  # throttles shared by every process, as in production
             "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{p.dynamodb}",
             "DNS_RESOLVERS": f"127.0.0.1:{p.dns}",
             "DNS_NAMESERVER_PORT": str(p.dns),

@@ -8,11 +8,12 @@ tests set.
 """
 
 import math
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 
-from portal.env import env_bool, env_float, env_int, env_int_list, env_list, env_str
+from portal.env import ImproperEnvironment, env_bool, env_float, env_int, env_int_list, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "workspaces",
     "domains",
 ]
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -106,6 +110,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in limits (django-axes; the web UI's and the admin's sign-in): after
+# SIGNIN_FAILURE_LIMIT failed attempts for one account, or from one address,
+# within SIGNIN_LOCKOUT_MINUTES, that account (from anywhere) or that address
+# (for any account) is refused with a 429 until the window has passed. The
+# attempts are rows in the database, so every process counts the same ones;
+# support sees them in the admin and lifts one early with
+# `manage.py axes_reset_username NAME` or `axes_reset_ip ADDRESS`. A success
+# does not wipe the count, so signing in to one's own account cannot reset an
+# address that is guessing others' passwords.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
+AXES_COOLOFF_MESSAGE = "Too many failed sign-ins for this account or from this address. Try again later."
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -143,6 +167,11 @@ _PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER", "").strip()
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
 )
+# How many proxies (load balancers) in front of the portal append to
+# X-Forwarded-For: the client's address is the one they saw. 0 trusts no
+# X-Forwarded-For at all (REMOTE_ADDR). Used by the API's throttles and the
+# sign-in limits (portal.clients.client_address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- Custom domains -----------------------------------------------------------
 
@@ -268,6 +297,26 @@ CELERY_BEAT_SYNC_EVERY = 1
 # Celery's own lines (task received, succeeded) go through LOGGING like every other line.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Shared cache -------------------------------------------------------------
+
+# The API's throttles count here, so a limit holds across every web process and
+# machine: Redis (Django's RedisCache), the broker's server unless CACHE_URL
+# names another. `locmem://` keeps it in one process (the tests do).
+CACHE_URL = env_str("CACHE_URL", "") or REDIS_URL
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    _CACHE = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "portal",
+        # A Redis that does not answer must not hold a request for long (throttles then let it through).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+elif CACHE_URL == "locmem://":
+    _CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+else:
+    raise ImproperEnvironment(f"CACHE_URL must be redis://…, rediss://…, unix://… or locmem://, not {CACHE_URL!r}")
+CACHES = {"default": _CACHE}
 
 # --- API ----------------------------------------------------------------------
 

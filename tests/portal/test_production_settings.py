@@ -115,3 +115,20 @@ class TestHttps:
         assert finished.returncode == 0, finished.stdout + finished.stderr
         assert "System check identified no issues" in finished.stdout, finished.stdout + finished.stderr
         assert "WARNING" not in finished.stderr + finished.stdout
+
+
+class TestTheSharedCache:
+    def test_throttles_count_in_redis_at_redis_url_unless_cache_url_says_otherwise(self, tmp_path):
+        env = {"DEBUG": "true", "REDIS_URL": "redis://redis.internal:6379/0"}
+        cache = settings_in(env, tmp_path, "CACHES")["CACHES"]["default"]
+        assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert cache["LOCATION"] == "redis://redis.internal:6379/0"
+
+        env["CACHE_URL"] = "redis://cache.internal:6379/3"
+        assert settings_in(env, tmp_path, "CACHES")["CACHES"]["default"]["LOCATION"] == env["CACHE_URL"]
+
+    def test_an_unknown_cache_url_is_refused(self, tmp_path):
+        finished = run(
+            ["-c", "import django; django.setup()"], {"DEBUG": "true", "CACHE_URL": "memcached://x"}, tmp_path
+        )
+        assert finished.returncode != 0 and "CACHE_URL" in finished.stderr
