@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 
+from domains.cdn.states import CertificateStatus, TenantGoal
 from domains.edge.states import EdgeState
 
 
@@ -17,21 +18,26 @@ def new_domain_token() -> str:
 
 class DomainStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # DNS proven; its CloudFront tenant and HTTPS certificate are on their way (only with CloudFront on).
+    PROVISIONING = "provisioning", "Setting up HTTPS"
     ACTIVE = "active", "Active"
     MISCONFIGURED = "misconfigured", "Misconfigured"
     FAILED = "failed", "Failed"
     SUSPENDED = "suspended", "Suspended"
 
 
-# Statuses the edge serves: misconfigured keeps serving during its grace period.
-SERVABLE_STATUSES = frozenset({DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED})
-# Statuses on the automatic check schedule.
+# Statuses the edge serves: misconfigured keeps serving during its grace period, and a
+# provisioning domain is served over HTTP so that CloudFront can validate its certificate.
+SERVABLE_STATUSES = frozenset({DomainStatus.PROVISIONING, DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED})
+# Statuses on the automatic DNS check schedule (a provisioning domain's certificate is polled instead).
 CHECKED_STATUSES = frozenset({DomainStatus.PENDING, DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED})
 # Statuses in which a domain holds its hostname: DNS control was proven (and the
 # domain may be served), or support suspended it (the hostname is blocked). At
 # most one domain per hostname holds it (a partial unique index); pending and
 # failed domains are unproven claims, and several workspaces may hold those at once.
-HOLDING_STATUSES = frozenset({DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED, DomainStatus.SUSPENDED})
+HOLDING_STATUSES = frozenset(
+    {DomainStatus.PROVISIONING, DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED, DomainStatus.SUSPENDED}
+)
 
 
 class Domain(models.Model):
@@ -184,6 +190,68 @@ class HostnameBlock(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None
+
+
+class CdnTenant(models.Model):
+    """A domain's CloudFront distribution tenant: what the portal wants it to be, and what CloudFront last said.
+
+    The goal is written in the same transaction as the domain's status change
+    (domains.cdn.intent), so it is an outbox: a worker converges CloudFront to
+    it, and a sweep resumes whatever a crash or an outage left unfinished. The
+    row outlives its domain (a deleted domain's tenant must still be disabled
+    and deleted), so it carries the hostname and workspace itself.
+    """
+
+    domain = models.OneToOneField(Domain, null=True, blank=True, on_delete=models.SET_NULL, related_name="cdn_tenant")
+    hostname = models.CharField(max_length=253, db_index=True)
+    workspace_public_id = models.CharField(max_length=32)
+    name = models.CharField(max_length=128, unique=True, help_text="The tenant's Name at CloudFront.")
+    generation = models.PositiveIntegerField(default=1, help_text="Bumped when a deleted tenant must be made anew.")
+    tenant_id = models.CharField(max_length=64, blank=True, db_index=True, help_text="CloudFront's id, once known.")
+
+    # What the portal wants; `revision` grows with every change of it, so a worker that talked to
+    # CloudFront meanwhile can tell that its conclusions are out of date.
+    goal = models.CharField(max_length=8, choices=TenantGoal.choices, default=TenantGoal.ENABLED)
+    revision = models.PositiveIntegerField(default=1)
+    request_certificate = models.BooleanField(default=False, help_text="A new certificate must be requested.")
+    invalidate = models.BooleanField(default=False, help_text="Its cached objects must be invalidated.")
+    provisioning_since = models.DateTimeField(null=True, blank=True, help_text="Start of the current wait for HTTPS.")
+
+    # What CloudFront said last.
+    enabled = models.BooleanField(null=True, blank=True)
+    certificate_status = models.CharField(max_length=24, blank=True, choices=CertificateStatus.choices)
+    certificate_arn = models.CharField(max_length=2048, blank=True)
+    certificate_attached = models.BooleanField(default=False)
+    certificate_issued_at = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=500, blank=True, help_text="Why HTTPS stopped, for people.")
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="The tenant is gone from CloudFront.")
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    # The worker's schedule: polls back off while a certificate is pending; errors back off too.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0, help_text="Certificate polls since it was requested.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed calls in a row.")
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["hostname", "id"]
+        verbose_name = "CloudFront tenant"
+
+    def __str__(self) -> str:
+        return f"{self.hostname} ({self.tenant_id or self.name}, {self.goal})"
+
+    @property
+    def is_live(self) -> bool:
+        """CloudFront serves the hostname over HTTPS: enabled, with its certificate issued and attached."""
+        return (
+            self.goal == TenantGoal.ENABLED
+            and bool(self.enabled)
+            and self.certificate_status == CertificateStatus.ISSUED
+            and self.certificate_attached
+        )
 
 
 class ActorKind(models.TextChoices):

@@ -85,3 +85,18 @@ def check_domain(domain_id: str) -> None:
     """Check one domain now (queued right after it is added), unless another worker already is."""
     if services.domain_check_claim(domain_id=domain_id):
         services.domain_check_claimed(domain_ids=[domain_id])
+
+
+# --- CloudFront tenants (HTTPS) ------------------------------------------------------
+
+
+@shared_task(name="domains.cdn_step", ignore_result=True)
+def cdn_step(tenant_row_id: int) -> None:
+    """Converge one domain's CloudFront tenant right after its goal changed; whatever fails waits for the sweep."""
+    services.cdn_step(tenant_row_id=tenant_row_id)
+
+
+@shared_task(name="domains.cdn_sweep", ignore_result=True)
+def cdn_sweep() -> int:
+    """Beat's periodic run: certificate polls, retries after errors, and steps a crash or a lost task left."""
+    return services.cdn_sweep()

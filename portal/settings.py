@@ -212,6 +212,45 @@ EDGE_SHARD_COUNT = env_int("EDGE_SHARD_COUNT", 16)
 EDGE_SHARD_DEBOUNCE_SECONDS = env_float("EDGE_SHARD_DEBOUNCE_SECONDS", 1.0)
 EDGE_SHARD_DELTA_SECONDS = env_float("EDGE_SHARD_DELTA_SECONDS", 120.0)
 
+# --- HTTPS at CloudFront (SaaS Manager) ---------------------------------------
+
+# Each proven domain gets a distribution tenant of this multi-tenant distribution, in this
+# connection group (where the *.<CNAME_ZONE> wildcard points), with a CloudFront-managed
+# certificate (domains.cdn). Without a distribution the step is off and DNS proof makes a
+# domain active at once, as on a stack without CloudFront (the tests, a bare `make run`).
+CLOUDFRONT_DISTRIBUTION_ID = env_str("CLOUDFRONT_DISTRIBUTION_ID", "")
+CLOUDFRONT_CONNECTION_GROUP_ID = env_str("CLOUDFRONT_CONNECTION_GROUP_ID", "")
+# Fail closed: with DEBUG off, HTTPS provisioning is on unless CLOUDFRONT_ENABLED=false says
+# otherwise, and then the settings refuse to load without the distribution and connection group.
+CLOUDFRONT_ENABLED = env_bool("CLOUDFRONT_ENABLED", bool(CLOUDFRONT_DISTRIBUTION_ID) or not DEBUG)
+if CLOUDFRONT_ENABLED and not (CLOUDFRONT_DISTRIBUTION_ID and CLOUDFRONT_CONNECTION_GROUP_ID):
+    raise SystemExit(
+        "portal: CLOUDFRONT_DISTRIBUTION_ID and CLOUDFRONT_CONNECTION_GROUP_ID must be set (the multi-tenant "
+        "distribution and its connection group) because HTTPS through CloudFront is on (it is unless DEBUG=true "
+        "or CLOUDFRONT_ENABLED=false)."
+    )
+# A CloudFront-compatible endpoint (the local stand-in, edgelocal); empty means real AWS.
+CLOUDFRONT_ENDPOINT_URL = env_str("CLOUDFRONT_ENDPOINT_URL", "")
+# The multi-tenant distribution's parameter that carries the workspace id (deploy/edge.yaml).
+CLOUDFRONT_TENANT_PARAMETER = env_str("CLOUDFRONT_TENANT_PARAMETER", "workspace_id")
+CLOUDFRONT_CONNECT_TIMEOUT = env_float("CLOUDFRONT_CONNECT_TIMEOUT", 3.0)
+CLOUDFRONT_READ_TIMEOUT = env_float("CLOUDFRONT_READ_TIMEOUT", 10.0)
+# botocore's attempts per call (first try included, throttling retried); the steps retry beyond that.
+CLOUDFRONT_MAX_ATTEMPTS = env_int("CLOUDFRONT_MAX_ATTEMPTS", 3)
+# A pending certificate is asked about after base, 2×base, 4×base … seconds, at most max apart.
+CLOUDFRONT_POLL_BASE_SECONDS = env_float("CLOUDFRONT_POLL_BASE_SECONDS", 5.0)
+CLOUDFRONT_POLL_MAX_SECONDS = env_float("CLOUDFRONT_POLL_MAX_SECONDS", 300.0)
+# A failed step waits base * 2^(attempts-1) seconds (jittered), at most the max.
+CLOUDFRONT_RETRY_BASE_SECONDS = env_float("CLOUDFRONT_RETRY_BASE_SECONDS", 5.0)
+CLOUDFRONT_RETRY_MAX_SECONDS = env_float("CLOUDFRONT_RETRY_MAX_SECONDS", 900.0)
+# An issued certificate is looked at again this often (expired, revoked, inactive show up there).
+CLOUDFRONT_CERTIFICATE_RECHECK = env_float("CLOUDFRONT_CERTIFICATE_RECHECK", 86400.0)
+# A domain still without HTTPS after this long fails (CloudFront times a validation out after 72 h itself).
+CLOUDFRONT_PROVISIONING_GIVE_UP = env_float("CLOUDFRONT_PROVISIONING_GIVE_UP", 4 * 86400.0)
+# How long a step holds its tenant: longer than its few calls, each bounded by the timeouts and attempts.
+CLOUDFRONT_STEP_LEASE = env_float("CLOUDFRONT_STEP_LEASE", 300.0)
+CLOUDFRONT_SWEEP_BATCH = env_int("CLOUDFRONT_SWEEP_BATCH", 200)
+
 # --- DNS verification ---------------------------------------------------------
 
 # Resolvers used to find a zone's name servers (comma-separated ip[:port]);
@@ -416,6 +455,13 @@ CELERY_BEAT_SCHEDULE["domains-dispatch-due-checks"] = {
     "schedule": DOMAIN_CHECK_DISPATCH_PERIOD,
     # A run that waited longer than a period is superseded by the next one.
     "options": {"expire_seconds": DOMAIN_CHECK_DISPATCH_PERIOD},
+}
+# CloudFront tenants: certificate polls, retries, and steps a crash or a lost task left unfinished.
+CLOUDFRONT_SWEEP_PERIOD = env_float("CLOUDFRONT_SWEEP_PERIOD", 10.0)
+CELERY_BEAT_SCHEDULE["domains-cdn-sweep"] = {
+    "task": "domains.cdn_sweep",
+    "schedule": CLOUDFRONT_SWEEP_PERIOD,
+    "options": {"expire_seconds": CLOUDFRONT_SWEEP_PERIOD},
 }
 # API idempotency records are kept 24 h; drop the expired ones hourly.
 CELERY_BEAT_SCHEDULE["workspaces-purge-idempotency-records"] = {

@@ -104,3 +104,18 @@ def test_only_the_edge_package_spells_the_edge_states():
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and f'"{node.value}"' in EDGE_VALUES:
                     spelled.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
     assert spelled == []
+
+
+def test_only_the_cdn_package_spells_cloudfronts_certificate_statuses():
+    from domains.cdn.states import CertificateStatus
+
+    statuses = set(CertificateStatus.values) - {"failed"}  # "failed" is a domain status too
+    spelled = []
+    for package in ("domains", "workspaces", "portal"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts or path.is_relative_to(ROOT / "domains" / "cdn"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and node.value in statuses:
+                    spelled.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
+    assert spelled == []

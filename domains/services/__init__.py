@@ -3,10 +3,11 @@
 - lifecycle: added, deleted, retried, and domain_transition, the one path every status change takes
 - checks:    claiming due checks, asking DNS, and what a result does to the domain
 - schedule:  when a domain is checked next (pure arithmetic)
-- staff:     what support staff do (suspend, unsuspend, lift a hostname's block, retry, check, resync)
+- provisioning: HTTPS through CloudFront: each domain's distribution tenant converged to its goal (steps, sweep)
+- staff:     what support staff do (suspend, unsuspend, lift a hostname's block, retry, check, resync, re-provision)
 
 Services called by people check who may act (workspaces.roles); the ones the
-system calls (domain_transition, domain_check, the claims) trust their callers.
+system calls (domain_transition, domain_check, the claims, the CloudFront steps) trust their callers.
 """
 
 from domains.services.checks import (
@@ -32,8 +33,10 @@ from domains.services.lifecycle import (
     domain_retry,
     domain_transition,
 )
+from domains.services.provisioning import cdn_step, cdn_sweep, certificate_problem
 from domains.services.staff import (
     domain_check_by_staff,
+    domain_reprovision,
     domain_resync_edge,
     domain_retry_by_staff,
     domain_suspend,
@@ -48,6 +51,9 @@ __all__ = [
     "TAKEN_MESSAGE",
     "Actor",
     "CheckQueued",
+    "cdn_step",
+    "cdn_sweep",
+    "certificate_problem",
     "domain_check",
     "domain_check_after",
     "domain_check_by_staff",
@@ -60,6 +66,7 @@ __all__ = [
     "domain_create",
     "domain_delete",
     "domain_expedite_check",
+    "domain_reprovision",
     "domain_resync_edge",
     "domain_retry",
     "domain_retry_by_staff",

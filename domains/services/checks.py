@@ -27,6 +27,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from domains.cdn.intent import cdn_enabled
 from domains.dns import CheckRequest, CheckResult, get_checker
 from domains.enqueue import enqueue_on_commit
 from domains.errors import CheckRateLimited, HostnameBlocked
@@ -41,6 +42,7 @@ from domains.services.lifecycle import (
     domain_transition,
     rival_claims_fail,
 )
+from domains.services.provisioning import certificate_problem
 from domains.services.schedule import next_check_at, pending_deadline
 from workspaces.roles import NotAllowed, is_support_staff, require_manager
 
@@ -296,7 +298,7 @@ def _record_check(*, domain_id: uuid.UUID, result: CheckResult, manual: bool, ac
         fields["next_check_at"] = next_check_at(domain, now=now, transient=not result.definitive)
         if to_status != from_status:
             domain_transition(domain=domain, to_status=to_status, actor=actor, reason=reason, **fields)
-            if from_status == DomainStatus.PENDING and to_status == DomainStatus.ACTIVE:
+            if from_status == DomainStatus.PENDING and to_status in (DomainStatus.PROVISIONING, DomainStatus.ACTIVE):
                 # The first to prove DNS control wins; the other workspaces' claims end failed.
                 rival_claims_fail(hostname=domain.hostname, keep=domain, reason=OTHER_PROVED_MESSAGE)
         else:
@@ -323,9 +325,15 @@ def _status_after_check(domain: Domain, result: CheckResult, *, now: datetime) -
                 # Proven too late: another workspace's domain holds the hostname, or support blocked it.
                 reason = BLOCKED_REASON if isinstance(refusal, HostnameBlocked) else OTHER_PROVED_MESSAGE
                 return DomainStatus.FAILED, reason, {"pending_since": None}
-            return DomainStatus.ACTIVE, result.message, {"verified_at": now, "pending_since": None, "grace_until": None}
+            # With CloudFront on, proof leads to its tenant and certificate first (domains.services.provisioning).
+            proven = DomainStatus.PROVISIONING if cdn_enabled() else DomainStatus.ACTIVE
+            return proven, result.message, {"verified_at": now, "pending_since": None, "grace_until": None}
         if status == DomainStatus.MISCONFIGURED:
-            return DomainStatus.ACTIVE, f"DNS correct again: {result.message}", {"grace_until": None}
+            if not (problem := certificate_problem(domain)):
+                return DomainStatus.ACTIVE, f"DNS correct again: {result.message}", {"grace_until": None}
+            # DNS is right but the certificate is not: the grace runs out all the same.
+            if domain.grace_until is not None and now >= domain.grace_until:
+                return DomainStatus.FAILED, f"Grace period over: {problem}", {"grace_until": None}
         return status, "", {}
     if status == DomainStatus.ACTIVE:
         grace_until = now + timedelta(seconds=settings.DOMAIN_GRACE_PERIOD)

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from domains.cdn.intent import cdn_change_record
 from domains.edge.outbox import edge_change_record
 from domains.enqueue import enqueue_on_commit
 from domains.errors import HostnameBlocked, HostnameTaken, InvalidTransition, WorkspaceLimitReached
@@ -78,9 +79,11 @@ def event_record(*, domain: Domain, actor: Actor, from_status: str, to_status: s
 def domain_transition(*, domain: Domain, to_status: DomainStatus, actor: Actor, reason: str, **fields) -> Domain:
     """Move a domain to `to_status`, saving `fields` with it; the one path every status change takes.
 
-    Writes the event and, when servability changes, the edge outbox row. It
-    checks no role: its callers (the services below, the checks, the staff
-    actions) have already decided that `actor` may cause this change.
+    Writes the event, the edge outbox row when servability changes, and the
+    domain's CloudFront goal when the new status calls for one (provisioning,
+    suspended, failed; see domains.cdn.intent). It checks no role: its
+    callers (the services below, the checks, the staff actions, the
+    provisioning steps) have already decided that `actor` may cause this change.
     """
     with transaction.atomic():
         Hostname.objects.lock(domain.hostname)  # the hostname first, then the domain: the one lock order
@@ -95,6 +98,8 @@ def domain_transition(*, domain: Domain, to_status: DomainStatus, actor: Actor, 
             event_record(domain=locked, actor=actor, from_status=from_status, to_status=to_status, reason=reason)
         if was_servable != locked.is_servable:
             edge_change_record(domain=locked)
+        if from_status != to_status:
+            cdn_change_record(domain=locked, to_status=to_status)
     return locked
 
 
@@ -188,7 +193,8 @@ def rival_claims_fail(*, hostname: str, keep: Domain, reason: str, actor: Actor 
 
 
 def domain_delete(*, user: AbstractBaseUser, domain: Domain) -> None:
-    """Remove a domain (owners and admins); if the edge ever heard of it, a tombstone follows.
+    """Remove a domain (owners and admins); if the edge ever heard of it, a tombstone follows, and its
+    CloudFront tenant is disabled, then deleted.
 
     Deleting a suspended domain leaves its hostname blocked (the block belongs
     to the hostname): adding it again is refused until support lifts the block.
@@ -200,6 +206,7 @@ def domain_delete(*, user: AbstractBaseUser, domain: Domain) -> None:
         event_record(domain=locked, actor=Actor.tenant(user), from_status=locked.status, to_status="", reason="deleted")
         if locked.edge_version:
             edge_change_record(domain=locked, deleted=True)
+        cdn_change_record(domain=locked, deleted=True)
         locked.delete()
 
 

@@ -1,4 +1,4 @@
-"""What support staff do to a domain: suspend, unsuspend, retry, check and resync it, each recorded as an event.
+"""What support staff do to a domain: suspend, unsuspend, retry, check, resync and re-provision it, each recorded as an event.
 
 A suspension belongs to the hostname: suspending a domain blocks its hostname
 (a HostnameBlock) until support lifts the block, by unsuspending the domain or
@@ -31,6 +31,7 @@ from domains.services.lifecycle import (
     event_record,
     rival_claims_fail,
 )
+from domains.services.provisioning import domain_reprovision_as
 from workspaces.roles import require_support_staff
 
 
@@ -153,3 +154,15 @@ def domain_check_by_staff(*, staff_user: AbstractBaseUser, domain: Domain) -> Do
             reason=f"checked by support: {check.outcome}",
         )
     return check
+
+
+def domain_reprovision(*, staff_user: AbstractBaseUser, domain: Domain) -> Domain:
+    """Set HTTPS up again through CloudFront (support staff only): → provisioning, its tenant found or made anew.
+
+    A certificate that is not issued is requested again; the domain turns
+    active once it is issued and attached. For proven domains only (not
+    pending, failed or suspended, nor misconfigured while its DNS is wrong).
+    """
+    _require_staff(staff_user)
+    domain_reprovision_as(domain=domain, actor=Actor.staff(staff_user), reason="HTTPS re-provisioned by support")
+    return Domain.objects.select_related("workspace").get(pk=domain.pk)
