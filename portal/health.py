@@ -1,11 +1,17 @@
 """`/healthz`: is each thing the portal depends on answering?
 
-Reports the database, Redis (the Celery broker), the DynamoDB endpoint and the
+Checks the database, Redis (the Celery broker), the DynamoDB endpoint and the
 last beat tick. 200 when the first three answer, 503 otherwise; a beat that
 has not ticked recently is reported but does not fail the probe, because the
 portal still serves people without it.
+
+Anyone gets only `{"ok": true|false}`. The details (each dependency, its
+timing, its error, which table) are for support staff signed in, or for a
+probe that sends `Authorization: Bearer <HEALTHZ_TOKEN>` (when that setting is
+not empty): errors name hosts and endpoints the public has no business seeing.
 """
 
+import hmac
 import time
 from datetime import timedelta
 
@@ -19,6 +25,7 @@ from django.views.decorators.http import require_GET
 from django_celery_beat.models import PeriodicTask
 
 from domains.edge import store as edge_store
+from workspaces.roles import is_support_staff
 
 BEAT_STALE_AFTER = timedelta(minutes=2)
 
@@ -65,6 +72,18 @@ def _beat() -> dict:
     return {"last_tick": last.isoformat() if last else None, "fresh": fresh}
 
 
+def may_see_details(request) -> bool:
+    """A probe with the HEALTHZ_TOKEN, or support staff signed in (never raises: the database may be down)."""
+    token = settings.HEALTHZ_TOKEN
+    sent = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        return is_support_staff(request.user, permission="domains.view_domain")
+    except Exception:  # no session store, no user: the public answer
+        return False
+
+
 @never_cache
 @require_GET
 def healthz(request):
@@ -75,4 +94,5 @@ def healthz(request):
         "beat": _timed(_beat),
     }
     healthy = all(checks[name]["ok"] for name in ("database", "redis", "dynamodb"))
-    return JsonResponse({"ok": healthy, "checks": checks}, status=200 if healthy else 503)
+    body = {"ok": healthy, "checks": checks} if may_see_details(request) else {"ok": healthy}
+    return JsonResponse(body, status=200 if healthy else 503)

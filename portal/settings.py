@@ -404,6 +404,13 @@ SPECTACULAR_SETTINGS = {
     ),
 }
 
+# --- Health -------------------------------------------------------------------
+
+# /healthz answers everyone with ok/fail only; a probe sending
+# `Authorization: Bearer <HEALTHZ_TOKEN>` (or support staff signed in) also gets
+# each dependency's details. Empty: only staff see them.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+
 # --- Logging ------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
