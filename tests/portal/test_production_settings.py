@@ -46,6 +46,10 @@ def a_secret_key() -> str:
     return secrets.token_urlsafe(50)
 
 
+# Production also needs CloudFront's ids (tests/portal/test_cloudfront_settings.py); these tests give them.
+CLOUDFRONT = {"CLOUDFRONT_DISTRIBUTION_ID": "E1EXAMPLE", "CLOUDFRONT_CONNECTION_GROUP_ID": "cg_example"}
+
+
 def readme_production_environment() -> dict[str, str]:
     """The environment block under "Running it on real AWS", placeholders (<…>) filled with random text."""
     section = README.read_text().split("## Running it on real AWS", 1)[1]
@@ -62,7 +66,7 @@ def readme_production_environment() -> dict[str, str]:
 
 class TestDebugAndTheSecretKey:
     def test_debug_is_off_unless_the_environment_turns_it_on(self, tmp_path):
-        assert settings_in({"SECRET_KEY": a_secret_key()}, tmp_path, "DEBUG") == {"DEBUG": False}
+        assert settings_in({"SECRET_KEY": a_secret_key(), **CLOUDFRONT}, tmp_path, "DEBUG") == {"DEBUG": False}
         assert settings_in({"DEBUG": "true"}, tmp_path, "DEBUG") == {"DEBUG": True}
 
     @pytest.mark.parametrize("secret_key", [None, "", "dev-only-insecure-secret-key-change-me"])
@@ -92,7 +96,7 @@ class TestHttps:
             "SESSION_COOKIE_SECURE",
             "CSRF_COOKIE_SECURE",
         )
-        production = settings_in({"SECRET_KEY": a_secret_key()}, tmp_path, *names)
+        production = settings_in({"SECRET_KEY": a_secret_key(), **CLOUDFRONT}, tmp_path, *names)
         assert production["SECURE_SSL_REDIRECT"] and production["SECURE_HSTS_SECONDS"] >= 31536000
         assert production["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
         assert production["SESSION_COOKIE_SECURE"] and production["CSRF_COOKIE_SECURE"]
@@ -101,7 +105,7 @@ class TestHttps:
         assert not local["SESSION_COOKIE_SECURE"]
 
     def test_the_load_balancers_https_header_is_a_setting(self, tmp_path):
-        env = {"SECRET_KEY": a_secret_key(), "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto"}
+        env = {"SECRET_KEY": a_secret_key(), "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto", **CLOUDFRONT}
         header = settings_in(env, tmp_path, "SECURE_PROXY_SSL_HEADER")["SECURE_PROXY_SSL_HEADER"]
         assert header == ["HTTP_X_FORWARDED_PROTO", "https"]
         assert settings_in({"DEBUG": "true"}, tmp_path, "SECURE_PROXY_SSL_HEADER") == {"SECURE_PROXY_SSL_HEADER": None}
