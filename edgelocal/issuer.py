@@ -24,6 +24,7 @@ import datetime
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class IssuerConfig:
     validation_retry: float = 3.0  # after a failed validation
     unreachable_retry: float = 2.0  # the CA did not answer
     order_timeout: float = 30.0
+    workers: int = 8  # certificates validated at once (each attempt mostly waits on the CA)
 
 
 class Issuer(threading.Thread):
@@ -66,11 +68,15 @@ class Issuer(threading.Thread):
         self.registry = registry
         self.config = config
         self._stop = threading.Event()
-        self._acme: client.ClientV2 | None = None
+        # One ACME account per worker thread: the library's client is not meant to be shared.
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="edgelocal-acme")
+        self._ca_lock = threading.Lock()
 
     def stop(self) -> None:
         self._stop.set()
         self.registry.wake()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def run(self) -> None:
         ca_written = False
@@ -78,10 +84,11 @@ class Issuer(threading.Thread):
             try:
                 # As soon as the CA answers, so the file exists before the first certificate.
                 ca_written = ca_written or self.refresh_ca_file()
-                for certificate_id, domains in self.registry.due_certificates():
+                lease = self.config.order_timeout + 30
+                for certificate_id, domains in self.registry.due_certificates(lease=lease):
                     if self._stop.is_set():
                         return
-                    self.attempt(certificate_id, domains)
+                    self._pool.submit(self._attempt_logged, certificate_id, domains)
             except Exception:  # noqa: BLE001 - the issuer must outlive any one failure
                 log.exception("issuer: unexpected failure")
                 time.sleep(1)
@@ -90,6 +97,13 @@ class Issuer(threading.Thread):
             self.registry.wait_for_change(wait if ca_written else min(wait, 1.0))
 
     # One attempt ------------------------------------------------------------------------------
+
+    def _attempt_logged(self, certificate_id: str, domains: tuple[str, ...]) -> None:
+        try:
+            self.attempt(certificate_id, domains)
+        except Exception as exc:  # noqa: BLE001 - a worker must report, whatever happened
+            log.exception("issuer: attempt for %s failed unexpectedly", ",".join(domains))
+            self.registry.attempt_failed(certificate_id, f"unexpected: {exc!r}", self.config.validation_retry)
 
     def attempt(self, certificate_id: str, domains: tuple[str, ...]) -> None:
         started = time.monotonic()
@@ -102,7 +116,7 @@ class Issuer(threading.Thread):
         try:
             key_pem, chain_pem = self._order(certificate_id, domains)
         except (requests.RequestException, errors.ClientError) as exc:
-            self._acme = None  # the CA may have restarted: a new account next time
+            self._local.acme = None  # the CA may have restarted: a new account next time
             log.warning("issuer: the ACME CA did not answer (%s); retrying", exc)
             self.registry.attempt_failed(
                 certificate_id, f"the certificate authority did not answer: {exc}", self.config.unreachable_retry
@@ -119,7 +133,7 @@ class Issuer(threading.Thread):
                 self.registry.fail(certificate_id, str(exc))
             else:
                 if exc.code in ("accountDoesNotExist", "unauthorized", "badNonce", "malformed"):
-                    self._acme = None
+                    self._local.acme = None
                 self.registry.attempt_failed(certificate_id, str(exc), self.config.validation_retry)
             return
         except (errors.Error, TimeoutError) as exc:
@@ -156,14 +170,14 @@ class Issuer(threading.Thread):
         return f"{domain} resolves to {', '.join(sorted(addresses))}, not to CloudFront"
 
     def _client(self) -> client.ClientV2:
-        if self._acme is None:
+        if getattr(self._local, "acme", None) is None:
             key = josepy.JWKRSA(key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
             net = client.ClientNetwork(key, user_agent="ve-edgelocal", verify_ssl=self.config.trust, timeout=10)
             directory = client.ClientV2.get_directory(self.config.directory_url, net)
             acme = client.ClientV2(directory, net)
             acme.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True))
-            self._acme = acme
-        return self._acme
+            self._local.acme = acme
+        return self._local.acme
 
     def _order(self, certificate_id: str, domains: tuple[str, ...]) -> tuple[str, str]:
         acme = self._client()
@@ -223,13 +237,14 @@ class Issuer(threading.Thread):
         elif chain_pem:
             pems.extend(_split_pems(chain_pem)[1:])
         path = self.config.ca_file
-        existing = _split_pems(path.read_text()) if path.exists() else []
-        merged = existing + [p for p in pems if p not in existing]
-        if merged != existing or not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text("".join(_described(p) for p in merged))
-            tmp.replace(path)
+        with self._ca_lock:
+            existing = _split_pems(path.read_text()) if path.exists() else []
+            merged = existing + [p for p in pems if p not in existing]
+            if merged != existing or not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_text("".join(_described(p) for p in merged))
+                tmp.replace(path)
         return True
 
 

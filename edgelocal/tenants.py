@@ -113,6 +113,7 @@ class Registry:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._challenges: dict[tuple[str, str], str] = {}  # (domain, token) -> key authorization
+        self._leases: dict[str, float] = {}  # certificate id -> until when an attempt holds it
         self._tenants: dict[str, dict] = {}
         self._certificates: dict[str, dict] = {}
         self._load()
@@ -372,8 +373,9 @@ class Registry:
 
     # The issuer -----------------------------------------------------------------------------
 
-    def due_certificates(self) -> list[tuple[str, tuple[str, ...]]]:
-        """Pending certificates whose next attempt is due (id, domains); times out the overdue."""
+    def due_certificates(self, lease: float = 60.0) -> list[tuple[str, tuple[str, ...]]]:
+        """Pending certificates whose next attempt is due (id, domains), each leased to the caller for
+        `lease` seconds or until it reports back; times out the overdue."""
         with self._lock:
             now = self._clock()
             due = []
@@ -385,7 +387,8 @@ class Registry:
                     certificate["Status"] = TIMED_OUT
                     self._forget_challenges(certificate)
                     changed = True
-                elif certificate["ValidationTokenHost"] == "cloudfront" and certificate.get("NextAttemptAt", 0) <= now:
+                elif certificate["ValidationTokenHost"] == "cloudfront" and self._next_attempt(certificate) <= now:
+                    self._leases[certificate["Id"]] = now + lease
                     due.append((certificate["Id"], tuple(certificate["Domains"])))
             if changed:
                 self._save()
@@ -395,7 +398,7 @@ class Registry:
         with self._lock:
             now = self._clock()
             waits = [
-                max(0.0, min(c.get("NextAttemptAt", 0), c["RequestedAt"] + self.validation_timeout) - now)
+                max(0.0, min(self._next_attempt(c), c["RequestedAt"] + self.validation_timeout) - now)
                 for c in self._certificates.values()
                 if c["Status"] == PENDING
             ]
@@ -600,6 +603,9 @@ class Registry:
         if certificate["Status"] == ISSUED and certificate.get("NotAfter", float("inf")) <= self._clock():
             certificate["Status"] = "expired"
 
+    def _next_attempt(self, certificate: dict) -> float:
+        return max(certificate.get("NextAttemptAt", 0), self._leases.get(certificate["Id"], 0))
+
     def _enabled_tenant_of(self, host: str) -> dict | None:
         for tenant in self._tenants.values():
             if tenant["Enabled"] and any(d["Domain"] == host for d in tenant["Domains"]):
@@ -607,5 +613,6 @@ class Registry:
         return None
 
     def _forget_challenges(self, certificate: dict) -> None:
+        self._leases.pop(certificate["Id"], None)
         for key in [k for k in self._challenges if k[0] in certificate["Domains"]]:
             del self._challenges[key]
