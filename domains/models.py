@@ -337,17 +337,20 @@ class EdgeOutbox(models.Model):
 class EdgeShard(models.Model):
     """One shard of the edge's host map (domains.edge.shards): what DynamoDB holds, and whether it must be rebuilt.
 
-    A change marks its shard dirty in the same transaction (`dirty_since`);
-    a build claims it (a new `version`), reads the servable domains of the
-    shard and writes them, and records here what was written: `content` (the
-    base of the next build's delta) at `written_version`.
+    A change marks its shard in the same transaction (an EdgeShardMark); a
+    build claims it (a new `version`), reads the servable domains of the shard
+    and writes them, and records here what was written: `content` (the base of
+    the next build's delta) at `written_version`. `dirty_since` is the
+    builder's own flag (a failed write, a repair, a new count).
     """
 
     count = models.PositiveIntegerField(help_text="How many shards there are (EDGE_SHARD_COUNT when built).")
     index = models.PositiveIntegerField()
     version = models.PositiveBigIntegerField(default=0, help_text="The highest version a build was given.")
     written_version = models.PositiveBigIntegerField(default=0, help_text="The version DynamoDB holds (0: none).")
-    dirty_since = models.DateTimeField(null=True, blank=True, help_text="A change not built yet.")
+    dirty_since = models.DateTimeField(
+        null=True, blank=True, help_text="Must be built again (a failed write, a repair, a new count)."
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_build_at = models.DateTimeField(null=True, blank=True, help_text="Debounce and back-off.")
     attempts = models.PositiveIntegerField(default=0, help_text="Failed writes in a row.")
@@ -365,6 +368,25 @@ class EdgeShard(models.Model):
 
     def __str__(self) -> str:
         return f"shard {self.index}/{self.count} v{self.written_version}"
+
+
+class EdgeShardMark(models.Model):
+    """A change to a hostname of shard `index` (of `count`) that no build has read yet.
+
+    Inserted in the change's own transaction and never updated, so concurrent
+    changes never wait on one another (an update of a shared row could lock two
+    shards in opposite orders); a build deletes the marks it has seen.
+    """
+
+    count = models.PositiveIntegerField()
+    index = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["count", "index"], name="edge_shard_mark_idx")]
+
+    def __str__(self) -> str:
+        return f"shard {self.index}/{self.count} changed at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class EdgeShardHead(models.Model):

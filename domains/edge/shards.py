@@ -9,7 +9,9 @@ sides always agree. The edge function loads a shard when a lookup needs it and
 polls the head to refresh what it loaded (``edge_function.shard_cache``).
 
 - ``edge_shard_mark_dirty`` runs inside the transaction of every change
-  (``edge_change_record``), so no change can commit without its shard being due.
+  (``edge_change_record``) and inserts an EdgeShardMark, so no change can
+  commit without its shard being due. An insert, never an update of a shared
+  row: concurrent changes never wait on one another.
 - ``edge_shards_build`` claims the dirty shards (at most one build per shard
   per ``EDGE_SHARD_DEBOUNCE_SECONDS``), reads their servable domains from the
   database (never from outbox rows), writes each shard conditionally on its
@@ -31,7 +33,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Min, Q, Value
+from django.db.models import F, Max, Min, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -39,7 +41,7 @@ from domains.edge import store
 from domains.edge.delivery import retry_delay
 from domains.edge.store import EdgeStoreError, EdgeStoreUnavailable, WriteResult
 from domains.enqueue import enqueue_on_commit
-from domains.models import SERVABLE_STATUSES, Domain, EdgeShard, EdgeShardHead
+from domains.models import SERVABLE_STATUSES, Domain, EdgeShard, EdgeShardHead, EdgeShardMark
 from edge_function import shards as layout
 
 logger = logging.getLogger(__name__)
@@ -69,22 +71,23 @@ def shard_key(index: int, count: int | None = None) -> str:
 
 
 def edge_shard_mark_dirty(*, hostname: str) -> None:
-    """Inside the caller's transaction: the shard holding `hostname` must be built again.
-
-    Queues a build after commit when the shard was clean (one task per shard per build)."""
+    """Inside the caller's transaction: the shard holding `hostname` must be built again; a build is queued after commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("mark a shard dirty inside the transaction that changes the domain")
     count = shard_count()
     value = layout.shard_hash(hostname)
     index = layout.shard_of_hash(value, count)
     Domain.objects.filter(hostname=hostname, edge_shard_hash__isnull=True).update(edge_shard_hash=value)
-    now = timezone.now()
-    flipped = EdgeShard.objects.filter(count=count, index=index, dirty_since__isnull=True).update(dirty_since=now)
-    if not flipped and not EdgeShard.objects.filter(count=count, index=index).exists():
-        _create_rows(count, now)
-        flipped = 1
-    if flipped:
-        enqueue_on_commit(BUILD_TASK, shard=index, count=count)
+    EdgeShardMark.objects.create(count=count, index=index)
+    enqueue_on_commit(BUILD_TASK, shard=index, count=count)
+
+
+def _marked(count: int, up_to: int | None = None) -> set[int]:
+    """The shards with a change no build has read yet (marks up to id `up_to`)."""
+    marks = EdgeShardMark.objects.filter(count=count)
+    if up_to is not None:
+        marks = marks.filter(id__lte=up_to)
+    return set(marks.values_list("index", flat=True).distinct().order_by())
 
 
 def _create_rows(count: int, now: datetime) -> None:
@@ -160,8 +163,17 @@ def edge_shards_build(*, limit: int | None = None, head: bool = False) -> ShardB
 
 
 def _claim(count: int, now: datetime, limit: int | None) -> list[EdgeShard]:
-    """Take the due shards: each gets the next version and stops being dirty (a change from now on marks it again)."""
-    due = Q(dirty_since__isnull=False) | Q(version__gt=F("written_version"), claimed_at__lte=now - CLAIM_LEASE)
+    """Take the due shards: each gets the next version and stops being due (a change from now on marks it again).
+
+    The marks a claim has seen are deleted with it; a mark still uncommitted is
+    invisible to that delete and stays, for the next build."""
+    last = EdgeShardMark.objects.filter(count=count).aggregate(last=Max("id"))["last"]
+    marked = _marked(count, last) if last is not None else set()
+    due = (
+        Q(index__in=marked)
+        | Q(dirty_since__isnull=False)
+        | Q(version__gt=F("written_version"), claimed_at__lte=now - CLAIM_LEASE)
+    )
     ready = Q(next_build_at__isnull=True) | Q(next_build_at__lte=now)
     debounce = timedelta(seconds=settings.EDGE_SHARD_DEBOUNCE_SECONDS)
     with transaction.atomic():
@@ -178,6 +190,8 @@ def _claim(count: int, now: datetime, limit: int | None) -> list[EdgeShard]:
             row.claimed_at = now
             row.next_build_at = now + debounce
         EdgeShard.objects.bulk_update(rows, ["version", "dirty_since", "claimed_at", "next_build_at"])
+        if rows and last is not None:
+            EdgeShardMark.objects.filter(count=count, index__in=[row.index for row in rows], id__lte=last).delete()
     return rows
 
 
@@ -363,12 +377,12 @@ def _head_deltas(rows: list[tuple[int, int, list]], now: datetime) -> list[layou
 
 def _next_due_in(count: int) -> float | None:
     """Seconds until the next dirty shard may be built (0: now), or None when none is dirty."""
-    rows = EdgeShard.objects.filter(count=count, dirty_since__isnull=False)
+    rows = EdgeShard.objects.filter(count=count).filter(Q(dirty_since__isnull=False) | Q(index__in=_marked(count)))
     if not rows.exists():
         return None
-    earliest = rows.aggregate(at=Min("next_build_at"))["at"]
-    if earliest is None:
+    if rows.filter(next_build_at__isnull=True).exists():
         return 0.0
+    earliest = rows.aggregate(at=Min("next_build_at"))["at"]
     return max(0.0, (earliest - timezone.now()).total_seconds())
 
 
@@ -386,7 +400,12 @@ def edge_shard_status(hostname: str) -> dict:
         "index": index,
         "key": key,
         "written_version": row.written_version if row else None,
-        "pending": bool(row and (row.dirty_since or row.version > row.written_version)),
+        "pending": bool(
+            row is None
+            or row.dirty_since
+            or row.version > row.written_version
+            or EdgeShardMark.objects.filter(count=count, index=index).exists()
+        ),
         "last_error": row.last_error if row else "",
         "live_version": None,
         "live_hosts": None,
@@ -454,11 +473,12 @@ def edge_shards_reconcile(
     for hostname, (workspace_id, _version) in expected.items():
         maps[layout.shard_of(hostname, count)][hostname] = workspace_id
     rows = {row.index: row for row in EdgeShard.objects.filter(count=count)}
+    marked = _marked(count)
     repair: list[int] = []
     for index in range(count):
         report.checked += 1
         row = rows.get(index)
-        if row is not None and (row.dirty_since or row.version > row.written_version):
+        if index in marked or (row is not None and (row.dirty_since or row.version > row.written_version)):
             report.building += 1
             continue
         item = table.get(layout.shard_key(count, index))
@@ -509,4 +529,5 @@ def edge_shards_reconcile(
             except (EdgeStoreUnavailable, EdgeStoreError) as exc:
                 logger.warning("could not delete an old shard", extra={"key": key, "error": str(exc)})
         EdgeShard.objects.exclude(count=count).delete()
+        EdgeShardMark.objects.exclude(count=count).delete()
     return report

@@ -1,16 +1,17 @@
 """The edge's host map in shards: marked dirty with each change, built from the database, read by the real edge
 function against the local DynamoDB endpoint."""
 
+import threading
 import time
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from domains import services
 from domains.edge import reconcile, shards
 from domains.edge import store as edge_store
 from domains.edge.store import WriteResult
-from domains.models import Domain, DomainStatus, EdgeShard, EdgeShardHead
+from domains.models import Domain, DomainStatus, EdgeShard, EdgeShardHead, EdgeShardMark
 from edge_function import shards as layout
 from edge_function.config import validate
 from edge_function.handler import EdgeHandler
@@ -67,19 +68,69 @@ def count_reads(handler) -> list[str]:
     return keys
 
 
-def test_a_change_marks_its_shard_dirty_in_its_own_transaction_and_nowhere_else(edge_table, acme):
+def test_a_change_marks_its_shard_in_its_own_transaction_and_a_build_takes_the_mark(edge_table, acme):
     domain = DomainFactory(workspace=acme, hostname="gallery.client-domain.com")
     index = layout.shard_of(domain.hostname, K)
-    assert shards.edge_shards_build().written == K  # every shard exists, none dirty
+    assert shards.edge_shards_build().written == K  # every shard exists, none due
 
     with pytest.raises(RuntimeError), transaction.atomic():
         activate(domain)
         raise RuntimeError("the change is rolled back")
-    assert not EdgeShard.objects.filter(dirty_since__isnull=False).exists()
+    assert not EdgeShardMark.objects.exists()
+    assert shards.edge_shards_build().built == 0
 
     activate(domain)
-    assert list(EdgeShard.objects.filter(dirty_since__isnull=False).values_list("index", flat=True)) == [index]
+    assert list(EdgeShardMark.objects.values_list("count", "index")) == [(K, index)]
     assert Domain.objects.get(pk=domain.pk).edge_shard_hash == layout.shard_hash(domain.hostname)
+    EdgeShard.objects.update(next_build_at=None)  # the debounce after the first build has passed
+    report = shards.edge_shards_build()
+    assert (report.built, report.written) == (1, 1)
+    assert not EdgeShardMark.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_changing_two_shards_in_opposite_orders_both_commit(acme, charlie_studio):
+    """Marking is an insert: two batches that each activate a domain in shard A and one in shard B, in
+    opposite orders and at the same moment, never wait on one another (an update of a per-shard row could
+    deadlock them)."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; CI runs this against PostgreSQL")
+    by_shard: dict[int, list[str]] = {}
+    for i in range(400):
+        by_shard.setdefault(layout.shard_of(f"h{i}.client-domain.com", K), []).append(f"h{i}.client-domain.com")
+    shard_a, shard_b = sorted(by_shard)[:2]
+    first = [
+        DomainFactory(workspace=acme, hostname=by_shard[shard_a][0]),
+        DomainFactory(workspace=acme, hostname=by_shard[shard_b][0]),
+    ]
+    second = [
+        DomainFactory(workspace=charlie_studio, hostname=by_shard[shard_b][1]),
+        DomainFactory(workspace=charlie_studio, hostname=by_shard[shard_a][1]),
+    ]
+    EdgeShard.objects.bulk_create([EdgeShard(count=K, index=i) for i in range(K)])  # clean, as after a build
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def batch(domains):
+        try:
+            with transaction.atomic():
+                activate(domains[0])
+                barrier.wait(timeout=10)  # both hold their first change before either makes its second
+                activate(domains[1])
+            outcomes.append("committed")
+        except Exception as error:  # noqa: BLE001 - the outcome is the assertion
+            outcomes.append(f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=batch, args=(domains,)) for domains in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcomes == ["committed", "committed"]
+    assert sorted(EdgeShardMark.objects.values_list("index", flat=True)) == sorted([shard_a, shard_a, shard_b, shard_b])
 
 
 def test_a_build_writes_every_shard_from_the_database_and_then_the_head(edge_table, acme, charlie_studio):
