@@ -19,10 +19,9 @@ from edgelocal import tenants as edgelocal_tenants
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
 EDGE_BASE_CONFIG = ROOT / "edge_function" / "config.json"
-# The local CloudFront answers 403 for hostnames without a distribution tenant, as CloudFront does.
-# Off until the portal creates tenants for verified domains (issue 12): until then every hostname
-# is served over HTTP as before, and HTTPS only for tenants created through the API by hand.
-EDGE_REQUIRE_TENANT = False
+# The local CloudFront answers 403 for hostnames without an enabled distribution tenant, as CloudFront
+# does: the portal creates a tenant for every proven domain (CLOUDFRONT_* below turn its provisioning on).
+EDGE_REQUIRE_TENANT = True
 
 # Fake credentials for the local DynamoDB endpoint; real AWS is never contacted.
 LOCAL_AWS = {
@@ -117,7 +116,8 @@ class Stack:
             "CLOUDFRONT_CONNECTION_GROUP_ID": edgelocal_tenants.CONNECTION_GROUP_ID,
             "EDGE_STATE": str(self.var_dir / "cloudfront.json"),
             "EDGE_CA_FILE": str(self.edge_ca_file),
-            "EDGE_REQUIRE_TENANT": "true" if EDGE_REQUIRE_TENANT else "false",
+            "EDGE_REQUIRE_TENANT": os.environ.get("EDGE_REQUIRE_TENANT")
+            or ("true" if EDGE_REQUIRE_TENANT else "false"),
             # Apex domains point their A record at the local edge, as they would at the connection group's IPs.
             "EDGE_APEX_ADDRESSES": "127.0.0.1",
         }

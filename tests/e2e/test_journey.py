@@ -1,4 +1,5 @@
-"""The whole journey through the real processes of `make run`: API → DNS → beat and worker → DynamoDB → edge.
+"""The whole journey through the real processes of `make run`: API → DNS → beat and worker → DynamoDB and the
+local CloudFront (a tenant, a certificate from pebble) → edge, over HTTP and HTTPS.
 
 Starts the Procfile under honcho on free ports with its own database, then
 does what a newcomer does. Nothing is called in-process.
@@ -10,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from devstack.client import PortalSession, free_ports, manage, publish, through_edge, workspace_public_id
+from devstack.client import (
+    PortalSession,
+    free_ports,
+    manage,
+    publish,
+    through_edge,
+    through_edge_https,
+    workspace_public_id,
+)
 from devstack.stack import Stack, stop
 
 pytestmark = pytest.mark.slow
@@ -50,11 +59,19 @@ def test_a_domain_added_by_alice_goes_live_at_the_edge_and_stops_when_suspended(
     alice = PortalSession(stack, "alice", "ve-demo-2026")
     domain = alice.add_domain("gallery.client-domain.com")
     assert domain["status"] == "pending"
-    assert through_edge(stack, "gallery.client-domain.com")[0] == 404
+    assert through_edge(stack, "gallery.client-domain.com")[0] == 403  # CloudFront's own: no tenant holds it
 
     publish(stack, "gallery.client-domain.com", "CNAME", domain["target"])
+    published_at = time.monotonic()
 
     wait_for(lambda: alice.domain(domain["id"])["status"] == "active", timeout=60, what="beat and the worker to verify")
+    status, page = wait_for(
+        lambda: (r := through_edge_https(stack, "gallery.client-domain.com"))[0] == 200 and r,
+        timeout=30,
+        every=0.1,
+        what="the edge to serve the domain over HTTPS",
+    )
+    print(f"record published -> HTTPS served: {time.monotonic() - published_at:.1f} s")
     acme = workspace_public_id(stack, "Acme Photo")
     status, page = wait_for(
         lambda: (r := through_edge(stack, "gallery.client-domain.com"))[0] == 200 and r,
@@ -64,6 +81,7 @@ def test_a_domain_added_by_alice_goes_live_at_the_edge_and_stops_when_suspended(
     assert page["workspace_id"] == acme
     assert page["forwarded_host"] == "gallery.client-domain.com"
     assert page["workspace_id_headers"] == [acme]
+    assert through_edge_https(stack, "gallery.client-domain.com")[1]["workspace_id"] == acme
 
     manage(
         stack,
@@ -76,13 +94,22 @@ def test_a_domain_added_by_alice_goes_live_at_the_edge_and_stops_when_suspended(
         "domain=Domain.objects.get(hostname='gallery.client-domain.com'), reason='abuse report')",
     )
     suspended_at = time.monotonic()
+    # Whichever comes first: the function's 404 (the tombstone) or CloudFront's 403 (the tenant disabled).
     wait_for(
-        lambda: through_edge(stack, "gallery.client-domain.com")[0] == 404,
+        lambda: through_edge(stack, "gallery.client-domain.com")[0] in (403, 404),
         timeout=30,
         every=0.1,
         what="the edge to stop serving",
     )
     took = time.monotonic() - suspended_at
-    print(f"suspension -> edge 404: {took:.1f} s (shard_poll_seconds {EDGE_POLL})")
+    print(f"suspension -> edge stops serving: {took:.1f} s (shard_poll_seconds {EDGE_POLL})")
     # The worker builds the shard at once (or after the 1 s debounce); the warm edge sees it at its next poll.
     assert took < EDGE_POLL + 3
+    wait_for(
+        lambda: (
+            through_edge(stack, "gallery.client-domain.com")[0] == 403
+            and through_edge_https(stack, "gallery.client-domain.com")[0] in (0, 403)
+        ),
+        timeout=30,
+        what="the tenant to be disabled",
+    )
