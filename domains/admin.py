@@ -18,7 +18,7 @@ from domains.edge import store as edge_store
 from domains.edge.shards import edge_shard_status
 from domains.edge.states import EdgeSync
 from domains.errors import DomainError, NotAllowed
-from domains.models import Domain, DomainCheck, DomainEvent, EdgeOutbox, HostnameBlock
+from domains.models import CdnTenant, Domain, DomainCheck, DomainEvent, EdgeOutbox, HostnameBlock
 from domains.services.lifecycle import STAFF_PERMISSION
 from portal.admin import ReadOnlyTabularInline
 from workspaces.roles import is_support_staff
@@ -143,10 +143,18 @@ def _shard_line(hostname: str) -> str:
 
 @admin.register(Domain)
 class DomainAdmin(ReadOnlyAdmin):
-    list_display = ["hostname", "workspace", "status", "last_check_outcome", "edge_state_display", "created_at"]
+    list_display = [
+        "hostname",
+        "workspace",
+        "status",
+        "last_check_outcome",
+        "edge_state_display",
+        "certificate_display",
+        "created_at",
+    ]
     list_filter = ["status", "is_apex", EdgeStateFilter]
     search_fields = ["hostname", "display_hostname", "workspace__name", "workspace__public_id"]
-    list_select_related = ["workspace"]
+    list_select_related = ["workspace", "cdn_tenant"]
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["hostname", "display_hostname", "workspace", "status", "is_apex", "created_by"]}),
@@ -166,12 +174,13 @@ class DomainAdmin(ReadOnlyAdmin):
             },
         ),
         ("What the edge sees", {"fields": ["edge_version", "edge_panel"]}),
+        ("HTTPS (CloudFront)", {"fields": ["cloudfront_panel"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]
     # Every field shown is read-only (the actions below are how staff change a domain).
     readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
     inlines = [DomainCheckInline, DomainEventInline]
-    actions = ["check_now", "resync_to_edge", "suspend", "unsuspend", "retry"]
+    actions = ["check_now", "resync_to_edge", "reprovision", "suspend", "unsuspend", "retry"]
 
     def get_queryset(self, request):
         return selectors.annotate_edge_state(super().get_queryset(request))
@@ -186,6 +195,51 @@ class DomainAdmin(ReadOnlyAdmin):
     def edge_state_display(self, domain: Domain) -> str:
         state = getattr(domain, "edge_state", None)
         return EdgeSync(state).label if state in EdgeSync.values else "—"
+
+    @admin.display(description="certificate", ordering="cdn_tenant__certificate_status")
+    def certificate_display(self, domain: Domain) -> str:
+        tenant = selectors.domain_cdn_tenant(domain=domain)
+        return tenant.get_certificate_status_display() if tenant and tenant.certificate_status else "—"
+
+    @admin.display(description="CloudFront tenant")
+    def cloudfront_panel(self, domain: Domain) -> str:
+        if domain is None or domain.pk is None:
+            return "—"
+        tenant = selectors.domain_cdn_tenant(domain=domain)
+        if tenant is None:
+            return "No distribution tenant (HTTPS through CloudFront is off, or DNS was never proven)."
+        rows = [
+            ("tenant id", tenant.tenant_id or "(not created yet)"),
+            ("name", tenant.name),
+            ("goal", f"{tenant.get_goal_display()} (revision {tenant.revision})"),
+            ("enabled", {True: "yes", False: "no", None: "unknown"}[tenant.enabled]),
+            ("certificate", tenant.get_certificate_status_display() if tenant.certificate_status else "none yet"),
+            ("certificate ARN", tenant.certificate_arn or "—"),
+            ("attached", "yes" if tenant.certificate_attached else "no"),
+            ("issued at", tenant.certificate_issued_at or "—"),
+            ("problem shown to the tenant", tenant.problem or "—"),
+            (
+                "pending work",
+                ", ".join(
+                    text
+                    for flag, text in (
+                        (tenant.request_certificate, "request a new certificate"),
+                        (tenant.invalidate, "invalidate the cache"),
+                    )
+                    if flag
+                )
+                or "—",
+            ),
+            ("next step", tenant.next_attempt_at or "none scheduled"),
+            ("failed calls in a row", tenant.attempts),
+            ("last error", tenant.last_error or "—"),
+            ("deleted at CloudFront", tenant.deleted_at or "—"),
+            ("last read from CloudFront", tenant.synced_at or "never"),
+        ]
+        return format_html(
+            '<table class="cloudfront-panel"><tbody>{}</tbody></table>',
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
 
     @admin.display(description="what the edge sees")
     def edge_panel(self, domain: Domain) -> str:
@@ -249,6 +303,9 @@ class DomainAdmin(ReadOnlyAdmin):
 
     check_now = _staff_action(services.domain_check_by_staff, "Checked", "Check DNS now")
     resync_to_edge = _staff_action(services.domain_resync_edge, "Resynced", "Resync to edge")
+    reprovision = _staff_action(
+        services.domain_reprovision, "Re-provisioned", "Re-provision HTTPS (CloudFront tenant and certificate)"
+    )
     unsuspend = _staff_action(services.domain_unsuspend, "Unsuspended", "Unsuspend (back to pending)")
     retry = _staff_action(services.domain_retry_by_staff, "Retried", "Retry failed domains (back to pending)")
 
@@ -383,6 +440,32 @@ class EdgeOutboxAdmin(ReadOnlyAdmin):
     list_filter = [UndeliveredFilter, "state"]
     search_fields = ["hostname", "workspace_public_id"]
     ordering = ["-id"]
+
+
+@admin.register(CdnTenant)
+class CdnTenantAdmin(ReadOnlyAdmin):
+    """Each domain's CloudFront distribution tenant: its goal, what CloudFront said last, and pending work.
+
+    Rows outlive their domain (a deleted domain's tenant is still disabled and deleted).
+    """
+
+    list_display = [
+        "hostname",
+        "tenant_id",
+        "goal",
+        "enabled",
+        "certificate_status",
+        "certificate_attached",
+        "certificate_issued_at",
+        "problem",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "deleted_at",
+    ]
+    list_filter = ["goal", "certificate_status", "certificate_attached"]
+    search_fields = ["hostname", "tenant_id", "name", "workspace_public_id"]
+    ordering = ["-updated_at"]
 
 
 @admin.register(DomainEvent)

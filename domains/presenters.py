@@ -11,10 +11,13 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from domains.cdn.intent import cdn_enabled
+from domains.cdn.states import ISSUANCE_FAILED, NO_LONGER_VALID, CertificateStatus
 from domains.edge.states import EdgeSync
 from domains.hostnames import registrable_domain
 from domains.models import (
     SERVABLE_STATUSES,
+    CdnTenant,
     CheckOutcome,
     Domain,
     DomainCheck,
@@ -24,11 +27,12 @@ from domains.models import (
 
 # Statuses whose page keeps refreshing its status block: something is expected
 # to change soon without the tenant doing anything in the portal.
-LIVE_STATUSES = frozenset({DomainStatus.PENDING, DomainStatus.MISCONFIGURED})
+LIVE_STATUSES = frozenset({DomainStatus.PENDING, DomainStatus.PROVISIONING, DomainStatus.MISCONFIGURED})
 LIVE_EDGE_STATES = frozenset({EdgeSync.SYNCING})
 
 STATUS_TEXT = {
     DomainStatus.PENDING: "Waiting for DNS: create the DNS record shown below. We check automatically and the domain goes live as soon as the record is found.",
+    DomainStatus.PROVISIONING: "DNS record found. Your domain already serves your workspace over HTTP while its HTTPS certificate is issued; this usually takes a few minutes and needs nothing from you.",
     DomainStatus.ACTIVE: "Live: DNS is set up correctly and this domain serves your workspace.",
     DomainStatus.MISCONFIGURED: "DNS changed: the record is no longer correct. The domain keeps serving for a grace period; fix the record below to keep it live.",
     DomainStatus.FAILED: "Stopped: no correct record was found in time. Fix the DNS record shown below, then press Retry.",
@@ -149,6 +153,8 @@ def next_check_text(domain: Domain, *, now: datetime | None = None) -> str:
         return "No automatic checks while the domain is " + domain.get_status_display().lower() + "."
     if domain.check_claimed_until and domain.check_claimed_until > now:
         return "Checking now…"
+    if domain.status == DomainStatus.PROVISIONING:
+        return "The certificate is checked automatically; DNS checks resume once HTTPS is live."
     if domain.next_check_at is None:
         return "No automatic check is scheduled."
     if domain.next_check_at <= now:
@@ -256,3 +262,88 @@ def describe_event(event: DomainEvent) -> str:
     reason = f": {event.reason}" if event.reason else ""
     by = f" (by {who})" if event.actor_user or event.actor_kind == "staff" else ""
     return f"{change}{reason}{by}"
+
+
+# --- HTTPS: DNS record found → certificate issued → live over HTTPS -----------------------
+
+STEP_LABELS = {"dns": "DNS record found", "certificate": "Certificate issued", "https": "Live over HTTPS"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a domain's way to HTTPS: `state` is done, current, todo or failed."""
+
+    name: str
+    label: str
+    state: str
+    detail: str = ""
+
+
+def https_url(domain: Domain) -> str:
+    return f"https://{domain.hostname}/"
+
+
+def https_live(domain: Domain, tenant: CdnTenant | None) -> bool:
+    """The domain is served over HTTPS: active, with its tenant enabled and its certificate issued and attached."""
+    return domain.status in SERVABLE_STATUSES and tenant is not None and tenant.is_live and not tenant.problem
+
+
+def https_steps(domain: Domain, tenant: CdnTenant | None) -> list[Step]:
+    """Where the domain is on its way to HTTPS, step by step (empty while suspended, or with CloudFront off)."""
+    if domain.status == DomainStatus.SUSPENDED or (tenant is None and not cdn_enabled()):
+        return []
+    certificate = tenant.certificate_status if tenant is not None else ""
+    problem = tenant.problem if tenant is not None else ""
+    issued_at = tenant.certificate_issued_at if tenant is not None else None
+    issued = f"Issued {issued_at:%Y-%m-%d %H:%M} UTC." if issued_at else ""
+    dns = Step("dns", STEP_LABELS["dns"], "done")
+    if domain.status == DomainStatus.PENDING:
+        dns = Step("dns", STEP_LABELS["dns"], "current", "Waiting for the record shown below.")
+    elif domain.status == DomainStatus.FAILED and not problem:
+        dns = Step("dns", STEP_LABELS["dns"], "failed", "No correct record was found.")
+    elif domain.status == DomainStatus.MISCONFIGURED and not problem:
+        dns = Step("dns", STEP_LABELS["dns"], "failed", "The record is no longer correct.")
+
+    if certificate in ISSUANCE_FAILED or certificate in NO_LONGER_VALID or problem:
+        cert = Step("certificate", STEP_LABELS["certificate"], "failed", problem or _certificate_label(certificate))
+        if domain.status == DomainStatus.MISCONFIGURED and tenant is not None and tenant.request_certificate:
+            cert = Step("certificate", STEP_LABELS["certificate"], "current", problem)
+    elif certificate == CertificateStatus.ISSUED:
+        cert = Step("certificate", STEP_LABELS["certificate"], "done", issued)
+    elif domain.status == DomainStatus.PROVISIONING:
+        detail = "The certificate authority is validating your domain through VE.AI."
+        if tenant is not None and tenant.attempts:
+            detail = "Setting up HTTPS is taking longer than usual; we keep trying automatically."
+        cert = Step("certificate", STEP_LABELS["certificate"], "current", detail)
+    else:
+        cert = Step("certificate", STEP_LABELS["certificate"], "todo")
+
+    if https_live(domain, tenant) and domain.status == DomainStatus.ACTIVE:
+        https = Step("https", STEP_LABELS["https"], "done", https_url(domain))
+    elif domain.status == DomainStatus.MISCONFIGURED and https_live(domain, tenant):
+        https = Step("https", STEP_LABELS["https"], "done", "Still served during the grace period.")
+    elif cert.state == "done" and domain.status == DomainStatus.PROVISIONING:
+        https = Step("https", STEP_LABELS["https"], "current", "Putting the certificate in place at the edge…")
+    else:
+        https = Step("https", STEP_LABELS["https"], "todo")
+    return [dns, cert, https]
+
+
+def _certificate_label(status: str) -> str:
+    return CertificateStatus(status).label if status in CertificateStatus.values else ""
+
+
+def certificate_view(domain: Domain, tenant: CdnTenant | None) -> dict | None:
+    """The domain's HTTPS certificate for the API and the pages; None when HTTPS through CloudFront is off."""
+    if tenant is None and not cdn_enabled():
+        return None
+    return {
+        "status": (tenant.certificate_status or None) if tenant is not None else None,
+        "issued_at": tenant.certificate_issued_at if tenant is not None else None,
+        "https_url": https_url(domain) if https_live(domain, tenant) else None,
+        "problem": (tenant.problem or None) if tenant is not None else None,
+        "steps": [
+            {"name": step.name, "label": step.label, "state": step.state, "detail": step.detail}
+            for step in https_steps(domain, tenant)
+        ],
+    }

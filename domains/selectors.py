@@ -10,11 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from domains.edge.status import annotate_edge_state, domain_edge_status
-from domains.models import Domain, DomainCheck, DomainEvent
+from domains.models import CdnTenant, Domain, DomainCheck, DomainEvent
 from workspaces.models import Workspace
 
 __all__ = [
     "annotate_edge_state",
+    "domain_cdn_tenant",
     "domain_checks",
     "domain_edge_status",
     "domain_events",
@@ -28,7 +29,9 @@ def domain_list(*, user: AbstractBaseUser, workspace: Workspace) -> QuerySet[Dom
     """The workspace's domains, or none when the user is not one of its members."""
     if not user.is_authenticated:
         return Domain.objects.none()
-    return Domain.objects.filter(workspace=workspace, workspace__memberships__user=user).select_related("workspace")
+    return Domain.objects.filter(workspace=workspace, workspace__memberships__user=user).select_related(
+        "workspace", "cdn_tenant"
+    )
 
 
 def domain_get(*, user: AbstractBaseUser, workspace: Workspace, domain_id: uuid.UUID | str) -> Domain:
@@ -49,3 +52,11 @@ def domain_checks(*, domain: Domain) -> QuerySet[DomainCheck]:
 
 def domain_last_check(*, domain: Domain) -> DomainCheck | None:
     return domain_checks(domain=domain).first()
+
+
+def domain_cdn_tenant(*, domain: Domain) -> CdnTenant | None:
+    """The domain's CloudFront tenant (HTTPS), or None while it has none."""
+    try:
+        return domain.cdn_tenant
+    except CdnTenant.DoesNotExist:
+        return None

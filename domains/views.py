@@ -114,10 +114,16 @@ def _status_context(request: HttpRequest, domain: Domain) -> dict:
     edge_state = _edge_state(domain)
     now = timezone.now()
     last_check = selectors.domain_last_check(domain=domain)
+    tenant = selectors.domain_cdn_tenant(domain=domain)
+    steps = presenters.https_steps(domain, tenant)
     return {
         # Changes only when something worth announcing changed (see portal.js).
-        "signature": f"{domain.status}|{edge_state}|{last_check.pk if last_check else ''}",
+        "signature": "|".join(
+            [domain.status, str(edge_state), str(last_check.pk if last_check else ""), *(s.state for s in steps)]
+        ),
         "domain": domain,
+        "https_steps": steps,
+        "certificate": presenters.certificate_view(domain, tenant),
         "can_manage": _can_manage(request, domain.workspace),
         "status_text": presenters.status_text(domain.status),
         "edge_state": edge_state,

@@ -5,9 +5,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from domains.cdn.states import CertificateStatus
 from domains.edge.states import EdgeSync
 from domains.models import ActorKind, Domain, DomainCheck, DomainEvent, DomainStatus
-from domains.presenters import dns_records
+from domains.presenters import STEP_LABELS, certificate_view, dns_records
+from domains.selectors import domain_cdn_tenant
 
 
 class RecordSerializer(serializers.Serializer):
@@ -17,6 +19,25 @@ class RecordSerializer(serializers.Serializer):
     zone = serializers.CharField()
     value = serializers.CharField()
     purpose = serializers.CharField()
+
+
+class StepSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=list(STEP_LABELS), help_text="dns, certificate, https: in this order.")
+    label = serializers.CharField(help_text="For people: DNS record found, Certificate issued, Live over HTTPS.")
+    state = serializers.ChoiceField(choices=["done", "current", "todo", "failed"])
+    detail = serializers.CharField(help_text="For people; may be empty.")
+
+
+class CertificateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=CertificateStatus.values,
+        allow_null=True,
+        help_text="The CloudFront-managed certificate's status; null until one is requested.",
+    )
+    issued_at = serializers.DateTimeField(allow_null=True, help_text="When the certificate was seen issued.")
+    https_url = serializers.URLField(allow_null=True, help_text="Set while the domain is live over HTTPS.")
+    problem = serializers.CharField(allow_null=True, help_text="Why HTTPS stopped or never started, for people.")
+    steps = StepSerializer(many=True, help_text="DNS record found → certificate issued → live over HTTPS.")
 
 
 class CheckSerializer(serializers.ModelSerializer):
@@ -62,6 +83,10 @@ class EventSerializer(serializers.ModelSerializer):
 class DomainSerializer(serializers.ModelSerializer):
     records = serializers.SerializerMethodField(help_text="The DNS records to publish to connect the domain.")
     edge_state = serializers.SerializerMethodField(help_text="What the edge currently does with this hostname.")
+    certificate = serializers.SerializerMethodField(
+        help_text="HTTPS through CloudFront: the certificate and the steps to it; null when this server does not "
+        "provision HTTPS."
+    )
 
     class Meta:
         model = Domain
@@ -74,6 +99,7 @@ class DomainSerializer(serializers.ModelSerializer):
             "target",
             "records",
             "edge_state",
+            "certificate",
             "last_check_outcome",
             "last_checked_at",
             "next_check_at",
@@ -91,6 +117,11 @@ class DomainSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ChoiceField(choices=EdgeSync.values, allow_null=True))
     def get_edge_state(self, domain: Domain) -> str | None:
         return getattr(domain, "edge_state", None)
+
+    @extend_schema_field(CertificateSerializer(allow_null=True))
+    def get_certificate(self, domain: Domain):
+        view = certificate_view(domain, domain_cdn_tenant(domain=domain))
+        return CertificateSerializer(view).data if view is not None else None
 
 
 class DomainDetailSerializer(DomainSerializer):
