@@ -114,6 +114,11 @@ class Stack:
             "CLOUDFRONT_ENDPOINT_URL": f"http://127.0.0.1:{p.cloudfront}",
             "CLOUDFRONT_DISTRIBUTION_ID": edgelocal_tenants.DISTRIBUTION_ID,
             "CLOUDFRONT_CONNECTION_GROUP_ID": edgelocal_tenants.CONNECTION_GROUP_ID,
+            # pebble issues in about a second: poll the certificate every second or two, not every 5 s to 5 min.
+            "CLOUDFRONT_POLL_BASE_SECONDS": "1",
+            "CLOUDFRONT_POLL_MAX_SECONDS": "5",
+            "CLOUDFRONT_RETRY_BASE_SECONDS": "1",
+            "CLOUDFRONT_SWEEP_PERIOD": "1",
             "EDGE_STATE": str(self.var_dir / "cloudfront.json"),
             "EDGE_CA_FILE": str(self.edge_ca_file),
             "EDGE_REQUIRE_TENANT": os.environ.get("EDGE_REQUIRE_TENANT")
