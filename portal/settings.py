@@ -225,9 +225,9 @@ CLOUDFRONT_CONNECTION_GROUP_ID = env_str("CLOUDFRONT_CONNECTION_GROUP_ID", "")
 CLOUDFRONT_ENABLED = env_bool("CLOUDFRONT_ENABLED", bool(CLOUDFRONT_DISTRIBUTION_ID) or not DEBUG)
 if CLOUDFRONT_ENABLED and not (CLOUDFRONT_DISTRIBUTION_ID and CLOUDFRONT_CONNECTION_GROUP_ID):
     raise SystemExit(
-        "portal: CLOUDFRONT_DISTRIBUTION_ID and CLOUDFRONT_CONNECTION_GROUP_ID must be set (the multi-tenant "
-        "distribution and its connection group) because HTTPS through CloudFront is on (it is unless DEBUG=true "
-        "or CLOUDFRONT_ENABLED=false)."
+        "portal: CLOUDFRONT_DISTRIBUTION_ID and CLOUDFRONT_CONNECTION_GROUP_ID must be set (deploy/edge.yaml's "
+        "MultiTenantDistributionId and ConnectionGroupId outputs) because HTTPS through CloudFront is on (it is "
+        "unless DEBUG=true or CLOUDFRONT_ENABLED=false)."
     )
 # A CloudFront-compatible endpoint (the local stand-in, edgelocal); empty means real AWS.
 CLOUDFRONT_ENDPOINT_URL = env_str("CLOUDFRONT_ENDPOINT_URL", "")
@@ -389,6 +389,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Two fields are named status: a domain's and its HTTPS certificate's (CloudFront's values).
+    "ENUM_NAME_OVERRIDES": {
+        "DomainStatusEnum": "domains.models.DomainStatus",
+        "CertificateStatusEnum": "domains.cdn.states.CertificateStatus",
+    },
     "DESCRIPTION": (
         "Connect custom domains to a VE.AI workspace.\n\n"
         "**Authentication.** Send a workspace API key as `Authorization: Bearer vek_...` "

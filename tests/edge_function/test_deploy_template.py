@@ -209,3 +209,55 @@ def _table_arn_region(arn: str) -> str:
     )
     assert match, f"not the edge table's ARN: {arn}"
     return match.group(1)
+
+
+# --- CloudFront SaaS Manager: the multi-tenant distribution the portal adds tenants to ----------
+
+
+def test_the_distribution_is_multi_tenant_with_the_workspace_id_as_a_required_tenant_parameter(template):
+    from django.conf import settings
+
+    distribution = resource(template, "Distribution", "AWS::CloudFront::Distribution")["DistributionConfig"]
+
+    assert distribution["ConnectionMode"] == "tenant-only"
+    # Tenants bring the domains and certificates; a multi-tenant distribution takes no aliases.
+    assert "Aliases" not in distribution
+    [parameter] = distribution["TenantConfig"]["ParameterDefinitions"]
+    assert parameter["Name"] == settings.CLOUDFRONT_TENANT_PARAMETER
+    assert parameter["Definition"]["StringSchema"]["Required"] is True
+
+
+def test_tenants_answer_on_the_connection_group_whose_ids_the_portal_is_given(template):
+    group = resource(template, "ConnectionGroup", "AWS::CloudFront::ConnectionGroup")
+    outputs = template["Outputs"]
+
+    assert outputs["MultiTenantDistributionId"]["Value"] == {"Ref": "Distribution"}
+    assert outputs["ConnectionGroupId"]["Value"] == {"Fn::GetAtt": ["ConnectionGroup", "Id"]}
+    # The wildcard *.<CNAME_ZONE> points at the group's routing endpoint; apex domains at its static IPs.
+    assert outputs["RoutingEndpoint"]["Value"] == {"Fn::GetAtt": ["ConnectionGroup", "RoutingEndpoint"]}
+    assert group["AnycastIpListId"] == {
+        "Fn::If": ["HasStaticIps", {"Fn::GetAtt": ["StaticIps", "Id"]}, {"Ref": "AWS::NoValue"}]
+    }
+    assert outputs["StaticIpListId"]["Value"] == {"Fn::GetAtt": ["StaticIps", "Id"]}
+    assert template["Resources"]["StaticIps"]["Type"] == "AWS::CloudFront::AnycastIpList"
+
+
+def test_the_portal_may_call_exactly_the_cloudfront_actions_its_client_uses(template):
+    import ast
+
+    import boto3
+
+    from domains.cdn import client as cdn_client
+
+    policy = resource(template, "PortalCloudFrontPolicy", "AWS::IAM::ManagedPolicy")["PolicyDocument"]
+    granted = {action for statement in policy["Statement"] for action in _list(statement["Action"])}
+    tree = ast.parse(open(cdn_client.__file__, encoding="utf-8").read())
+    methods = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_call" and node.args
+    }
+    api = boto3.session.Session().client("cloudfront", region_name="us-east-1").meta.method_to_api_mapping
+
+    assert granted == {f"cloudfront:{api[method]}" for method in methods}
+    assert len(methods) == 7
