@@ -481,3 +481,39 @@ def domain_reprovision_as(*, domain: Domain, actor: Actor, reason: str) -> CdnTe
             domain=locked, to_status=DomainStatus.PROVISIONING, actor=actor, reason=reason, next_check_at=None
         )
         return CdnTenant.objects.filter(domain=locked).first()
+
+
+BACKFILL_REASON = "HTTPS set up for a domain proven before CloudFront provisioning was on"
+
+
+def domains_without_tenant():
+    """Proven, served domains that have no CloudFront tenant (proven while HTTPS provisioning was off)."""
+    return (
+        Domain.objects.filter(status__in=(DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED), cdn_tenant__isnull=True)
+        .select_related("workspace")
+        .order_by("hostname", "pk")
+    )
+
+
+def cdn_backfill(*, dry_run: bool = False) -> tuple[list[Domain], list[tuple[Domain, str]]]:
+    """Give each domain without a tenant one (→ provisioning; live over HTTPS once issued); (done, refused with why).
+
+    For switching CloudFront on under domains that were proven without it. A
+    misconfigured domain whose DNS is wrong is refused (it must be fixed first).
+    """
+    if not cdn_enabled():
+        raise InvalidTransition("HTTPS through CloudFront is not configured on this server.")
+    done: list[Domain] = []
+    refused: list[tuple[Domain, str]] = []
+    for domain in domains_without_tenant():
+        if domain.status == DomainStatus.MISCONFIGURED and domain.last_check_outcome != CheckOutcome.VERIFIED:
+            refused.append((domain, "its DNS record is wrong"))
+            continue
+        if not dry_run:
+            try:
+                domain_reprovision_as(domain=domain, actor=SYSTEM, reason=BACKFILL_REASON)
+            except (InvalidTransition, Domain.DoesNotExist) as exc:
+                refused.append((domain, str(exc) or "it no longer exists"))
+                continue
+        done.append(domain)
+    return done, refused

@@ -21,6 +21,7 @@ from domains.models import CdnTenant, Domain, DomainEvent, DomainStatus
 from domains.services import provisioning
 from domains.services.provisioning import LIVE_REASON, VALID_AGAIN_REASON
 from tests.domains.cdn.fake import WorkerKilled
+from tests.factories import DomainFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -475,3 +476,34 @@ class TestReprovision:
     def test_a_pending_domain_cannot_be_re_provisioned(self, domain, support):
         with pytest.raises(InvalidTransition):
             services.domain_reprovision(staff_user=support, domain=domain)
+
+
+class TestTurningCloudFrontOnUnderExistingDomains:
+    def test_domains_proven_without_it_get_a_tenant_and_are_live_over_https_again(
+        self, acme, cloudfront, edge_table, settings
+    ):
+        from django.core.management import call_command
+
+        settings.CLOUDFRONT_ENABLED = False
+        live = services.domain_transition(
+            domain=DomainFactory(workspace=acme, hostname=HOST, last_check_outcome="verified"),
+            to_status=DomainStatus.ACTIVE,
+            actor=services.SYSTEM,
+            reason="proven before CloudFront",
+        )
+        broken = DomainFactory(
+            workspace=acme, hostname="old.client-domain.com", status="misconfigured", last_check_outcome="missing"
+        )
+        settings.CLOUDFRONT_ENABLED = True
+
+        call_command("provision_https", "--dry-run")
+        assert not CdnTenant.objects.exists()
+        call_command("provision_https")
+
+        assert refreshed(live).status == DomainStatus.PROVISIONING and refreshed(broken).status == "misconfigured"
+        step()
+        cloudfront.set_certificate(HOST, "issued")
+        edge_delivered()
+        step_when_due()
+        assert refreshed(live).status == DomainStatus.ACTIVE
+        assert list(CdnTenant.objects.values_list("hostname", flat=True)) == [HOST]
