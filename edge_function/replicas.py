@@ -71,7 +71,8 @@ class ReplicaReader:
 
     Whatever the replicas do (refuse, time out, accept and never answer), one
     ``get`` ends within ``budget`` seconds: each call's read timeout is cut to
-    what is left of it, and no call starts once it is spent. A timeout moves
+    its replica's share of what is left (the last replica gets all of it), and
+    no call starts once it is spent. A timeout moves
     on to the next replica at once (a replica that hung once is likely to hang
     again); other errors are retried ``retries_per_region`` times first. The
     one thing the budget cannot shorten is opening a new TCP connection, which
@@ -136,13 +137,16 @@ class ReplicaReader:
         if projection:
             request["ProjectionExpression"] = projection
             request["ExpressionAttributeNames"] = {"#state": "state"}
-        for region in self.regions:
+        for index, region in enumerate(self.regions):
             for _ in range(self._attempts):
                 left = deadline - self._monotonic()
                 if left <= _MIN_CALL_SECONDS:
                     errors.append((region, f"lookup budget of {self.budget:g} s spent"))
                     raise LookupFailed(errors)
-                self._call_timeout = left if self._read_timeout is None else min(left, self._read_timeout)
+                # Each replica still to ask gets its share of what is left, so a
+                # hung nearest replica never spends the time a farther one needs.
+                share = left / (len(self.regions) - index)
+                self._call_timeout = share if self._read_timeout is None else min(share, self._read_timeout)
                 try:
                     response = self._client(region).get_item(**request)
                 except Exception as exc:  # noqa: BLE001 - any failure means: ask elsewhere
