@@ -148,7 +148,7 @@ def _build_client(region, endpoint_url, connect_timeout, read_timeout, max_attem
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"max_attempts": max(1, max_attempts), "mode": "standard"},
+        retries={"total_max_attempts": max(1, max_attempts), "mode": "standard"},
         # Enough connections for the delivery pool and a parallel Scan at once.
         max_pool_connections=max(10, workers + segments),
     )

@@ -89,3 +89,37 @@ def test_the_client_is_cached_until_reset_or_settings_change(edge_table, setting
     assert second.meta.config.connect_timeout == 1.0
     edge_store.reset_client()
     assert edge_store.get_client() is not second
+
+
+def test_a_failing_endpoint_is_asked_exactly_dynamodb_max_attempts_times(edge_table, settings):
+    """DYNAMODB_MAX_ATTEMPTS counts the first try too (botocore's max_attempts would add one more)."""
+    import http.server
+    import threading
+
+    requests = []
+
+    class Failing(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            requests.append(self.path)
+            body = b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"down"}'
+            self.send_response(500)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.DYNAMODB_ENDPOINT_URL = f"http://127.0.0.1:{server.server_address[1]}"
+        settings.DYNAMODB_MAX_ATTEMPTS = 2
+        with pytest.raises(EdgeStoreUnavailable):
+            put()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(requests) == 2
