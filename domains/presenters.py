@@ -24,6 +24,7 @@ from domains.models import (
     DomainEvent,
     DomainStatus,
 )
+from domains.services.lifecycle import OTHER_PROVED_MESSAGE
 
 # Statuses whose page keeps refreshing its status block: something is expected
 # to change soon without the tenant doing anything in the portal.
@@ -114,7 +115,12 @@ def dns_records(domain: Domain, *, apex_addresses: tuple[str, ...] | list[str] =
     return records
 
 
-def status_text(status: str) -> str:
+def status_text(status: str, *, failure_reason: str = "") -> str:
+    """One paragraph on where the domain stands; a failed domain says why it stopped when that is known."""
+    if status == DomainStatus.FAILED and failure_reason:
+        if failure_reason == OTHER_PROVED_MESSAGE:
+            return f"Stopped: {OTHER_PROVED_MESSAGE} If this hostname is yours, contact support."
+        return f"Stopped: {failure_reason.rstrip('.')}. Fix the cause, then press Retry."
     return STATUS_TEXT.get(status, "")
 
 

@@ -116,6 +116,8 @@ def _status_context(request: HttpRequest, domain: Domain) -> dict:
     last_check = selectors.domain_last_check(domain=domain)
     tenant = selectors.domain_cdn_tenant(domain=domain)
     steps = presenters.https_steps(domain, tenant)
+    events = list(selectors.domain_events(domain=domain)[:50])
+    failure_reason = next((e.reason for e in events if e.to_status == DomainStatus.FAILED), "")
     return {
         # Changes only when something worth announcing changed (see portal.js).
         "signature": "|".join(
@@ -125,17 +127,14 @@ def _status_context(request: HttpRequest, domain: Domain) -> dict:
         "https_steps": steps,
         "certificate": presenters.certificate_view(domain, tenant),
         "can_manage": _can_manage(request, domain.workspace),
-        "status_text": presenters.status_text(domain.status),
+        "status_text": presenters.status_text(domain.status, failure_reason=failure_reason),
         "edge_state": edge_state,
         "edge_text": presenters.edge_text(edge_state, domain.status),
         "last_check": presenters.describe_check(last_check),
         "last_checked_text": presenters.ago_text(domain.last_checked_at, now=now),
         "next_check_text": presenters.next_check_text(domain, now=now),
         "poll": presenters.should_poll(domain, edge_state),
-        "events": [
-            {"at": event.created_at, "text": presenters.describe_event(event)}
-            for event in selectors.domain_events(domain=domain)[:50]
-        ],
+        "events": [{"at": event.created_at, "text": presenters.describe_event(event)} for event in events],
     }
 
 

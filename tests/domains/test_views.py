@@ -16,6 +16,7 @@ from django.utils import timezone
 from domains import enqueue, services
 from domains.errors import CheckRateLimited
 from domains.models import CheckOutcome, Domain, DomainCheck, DomainStatus
+from domains.services.lifecycle import OTHER_PROVED_MESSAGE
 from tests.factories import DomainFactory, MembershipFactory, WorkspaceFactory
 from workspaces.models import Role
 
@@ -332,6 +333,32 @@ class TestStatus:
     def test_the_next_check_is_shown_in_words(self, alice, gallery):
         Domain.objects.filter(pk=gallery.pk).update(next_check_at=timezone.now() + timedelta(minutes=4, seconds=50))
         assert "Next automatic check in 5 minutes." in text(signed_in(alice).get(detail_url(gallery)))
+
+    def test_a_failed_domain_says_why_it_stopped(self, alice, gallery):
+        services.domain_transition(
+            domain=gallery,
+            to_status=DomainStatus.FAILED,
+            actor=services.SYSTEM,
+            reason="The certificate could not be validated: DNS does not point at VE.AI.",
+        )
+        page = text(signed_in(alice).get(detail_url(gallery)))
+        assert (
+            "Stopped: The certificate could not be validated: DNS does not point at VE.AI. "
+            "Fix the cause, then press Retry." in page
+        )
+        assert "no correct record was found in time" not in page
+
+    def test_a_claim_another_workspace_won_says_so_without_naming_it(self, charlie, charlie_studio, alice, acme):
+        claim = services.domain_create(user=charlie, workspace=charlie_studio, hostname="gallery.client-domain.com")
+        services.domain_transition(
+            domain=claim,
+            to_status=DomainStatus.FAILED,
+            actor=services.SYSTEM,
+            reason=OTHER_PROVED_MESSAGE,
+        )
+        page = text(signed_in(charlie).get(detail_url(claim)))
+        assert "Stopped: Another workspace proved ownership of this hostname. If this hostname is yours" in page
+        assert acme.name not in page and acme.public_id not in page
 
     def test_a_failed_check_explains_each_hop_in_plain_words(self, alice, gallery):
         DomainCheck.objects.create(
