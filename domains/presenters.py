@@ -115,8 +115,23 @@ def dns_records(domain: Domain, *, apex_addresses: tuple[str, ...] | list[str] =
     return records
 
 
-def status_text(status: str, *, failure_reason: str = "") -> str:
-    """One paragraph on where the domain stands; a failed domain says why it stopped when that is known."""
+def while_status_tag(status: str) -> str:
+    """A flash message's extra tag: shown while the domain has `status`; the live page drops it after."""
+    return f"while-{status}"
+
+
+ACTIVE_EDGE_SYNCING_TEXT = (
+    "DNS is set up correctly. The edge starts serving this domain within seconds; this page updates by itself."
+)
+
+
+def status_text(status: str, *, failure_reason: str = "", edge_state: str | None = None) -> str:
+    """One paragraph on where the domain stands; a failed domain says why it stopped when that is known.
+
+    An active domain whose edge copy is still being written is not called "Live" yet.
+    """
+    if status == DomainStatus.ACTIVE and edge_state in LIVE_EDGE_STATES:
+        return ACTIVE_EDGE_SYNCING_TEXT
     if status == DomainStatus.FAILED and failure_reason:
         if failure_reason == OTHER_PROVED_MESSAGE:
             return f"Stopped: {OTHER_PROVED_MESSAGE} If this hostname is yours, contact support."

@@ -127,7 +127,7 @@ def _status_context(request: HttpRequest, domain: Domain) -> dict:
         "https_steps": steps,
         "certificate": presenters.certificate_view(domain, tenant),
         "can_manage": _can_manage(request, domain.workspace),
-        "status_text": presenters.status_text(domain.status, failure_reason=failure_reason),
+        "status_text": presenters.status_text(domain.status, failure_reason=failure_reason, edge_state=edge_state),
         "edge_state": edge_state,
         "edge_text": presenters.edge_text(edge_state, domain.status),
         "last_check": presenters.describe_check(last_check),
@@ -186,7 +186,9 @@ def domain_add(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{domain.display_hostname} was added. Create the DNS record below to connect it.",
+                f"{domain.display_hostname} was added. Create the DNS {'records' if domain.is_apex else 'record'} below to connect it.",
+                # Shown while the domain waits for DNS; the live page drops it once the status moves on.
+                extra_tags=presenters.while_status_tag(DomainStatus.PENDING),
             )
             return redirect("domains:detail", domain_id=domain.pk)
     status = 400 if form.errors else 200
@@ -203,45 +205,61 @@ def domain_add(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
-def domain_detail(request: HttpRequest, domain_id) -> HttpResponse:
-    domain = _domain_or_404(request, domain_id)
-    apex_addresses = settings.EDGE_APEX_ADDRESSES
+# The parts of a domain page that depend on its status, each in an element
+# with data-live-part="<key>"; the page and its polling render the same partials.
+LIVE_PARTS = {
+    "status": "domains/_status.html",
+    "meta": "domains/_status_meta.html",
+    "events": "domains/_events.html",
+    "records_intro": "domains/_records_intro.html",
+    "records_tips": "domains/_records_tips.html",
+}
+
+
+def _page_context(request: HttpRequest, domain: Domain) -> dict:
+    """Everything the domain page and its live parts show."""
     context = _status_context(request, domain)
-    records = presenters.dns_records(domain, apex_addresses=apex_addresses)
+    records = presenters.dns_records(domain, apex_addresses=settings.EDGE_APEX_ADDRESSES)
     zone, _ = presenters.zone_and_label(domain.hostname, domain.hostname)
     context.update(
         records=records,
         zone=zone,
         relative_example=records[0].relative_name,
         full_example=records[0].name,
-        apex_addresses=apex_addresses,
         poll_interval_ms=POLL_INTERVAL_MS,
     )
-    return render(request, "domains/detail.html", context)
+    return context
+
+
+@login_required
+@require_GET
+def domain_detail(request: HttpRequest, domain_id) -> HttpResponse:
+    domain = _domain_or_404(request, domain_id)
+    return render(request, "domains/detail.html", _page_context(request, domain))
 
 
 @never_cache
 @login_required
 @require_GET
 def domain_status(request: HttpRequest, domain_id) -> JsonResponse:
-    """The status block and timeline as HTML, for the page's polling script."""
+    """The page's status-dependent parts as HTML, for its polling script."""
     domain = _domain_or_404(request, domain_id)
     if domain.status == DomainStatus.PENDING:
         # Someone is watching: check within seconds rather than on the back-off schedule.
         services.domain_expedite_check(domain=domain)
         domain.refresh_from_db()
-    context = _status_context(request, domain)
+    context = _page_context(request, domain)
+    parts = {key: render_to_string(template, context, request=request) for key, template in LIVE_PARTS.items()}
     return JsonResponse(
         {
             "status": domain.status,
             "status_display": domain.get_status_display(),
             "poll": context["poll"],
             "signature": context["signature"],
-            "status_html": render_to_string("domains/_status.html", context, request=request),
-            "meta_html": render_to_string("domains/_status_meta.html", context, request=request),
-            "events_html": render_to_string("domains/_events.html", context, request=request),
+            "parts": parts,
+            "status_html": parts["status"],
+            "meta_html": parts["meta"],
+            "events_html": parts["events"],
         }
     )
 

@@ -42,12 +42,11 @@
     });
   });
 
-  // The status block of a domain page: polls while the status may still change.
+  // A domain page's status-dependent parts (each [data-live-part]): polled
+  // while the status may still change, all replaced together from the server's partials.
   function startPolling(block) {
     var url = block.getAttribute("data-status-url");
     var interval = parseInt(block.getAttribute("data-interval"), 10) || 3000;
-    var meta = document.getElementById("status-meta");
-    var events = document.getElementById("events-block");
     var signature = block.getAttribute("data-signature");
     var timer = null;
 
@@ -62,6 +61,27 @@
       }
     }
 
+    function replaceParts(parts, all) {
+      var elements = document.querySelectorAll("[data-live-part]");
+      for (var i = 0; i < elements.length; i++) {
+        var key = elements[i].getAttribute("data-live-part");
+        // The meta line (next check, "checked 5 s ago") changes every time;
+        // the rest only when something worth announcing changed.
+        if (Object.prototype.hasOwnProperty.call(parts, key) && (all || key === "meta")) {
+          replaceKeepingFocus(elements[i], parts[key]);
+        }
+      }
+    }
+
+    function dropStaleMessages(status) {
+      var stale = document.querySelectorAll("[data-while-status]");
+      for (var i = 0; i < stale.length; i++) {
+        if (stale[i].getAttribute("data-while-status") !== status) { stale[i].remove(); }
+      }
+      var box = document.querySelector(".messages");
+      if (box && !box.children.length) { box.remove(); }
+    }
+
     function poll() {
       timer = null;
       if (document.hidden) { return; }  // resumed by visibilitychange
@@ -71,14 +91,10 @@
           return response.json();
         })
         .then(function (data) {
-          // Replace the live region only when something changed, so screen
-          // readers hear news rather than the same block every few seconds.
-          if (data.signature !== signature) {
-            replaceKeepingFocus(block, data.status_html);
-            if (events) { events.innerHTML = data.events_html; }
-          }
+          // Screen readers hear news rather than the same block every few seconds.
+          replaceParts(data.parts || {}, data.signature !== signature);
           signature = data.signature;
-          if (meta) { meta.innerHTML = data.meta_html; }
+          dropStaleMessages(data.status);
           block.setAttribute("data-status", data.status);
           block.setAttribute("data-poll", data.poll ? "true" : "false");
           if (data.poll) { schedule(); }

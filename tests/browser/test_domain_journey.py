@@ -76,16 +76,23 @@ def test_alice_adds_a_domain_publishes_the_cname_and_checks_it_active(portal, al
     portal.shoot(page, "list")
 
 
-def test_the_status_block_turns_active_by_itself_after_a_scheduled_check(portal, alice, acme):
+def test_every_status_dependent_part_turns_active_together_without_a_reload(portal, alice, acme):
+    page = portal.page(alice)
+    page.goto("/domains/add/")
+    page.get_by_label("Domain", exact=True).fill(HOST)
+    page.get_by_role("button", name="Add domain").click()
+    expect(page.locator("#status-block .badge")).to_have_text("Pending")
     with portal.lock:
-        domain = services.domain_create(user=alice, workspace=acme, hostname=HOST)
+        domain = Domain.objects.get(hostname=HOST)
         # Far on the back-off schedule: only someone watching the page makes it due.
         Domain.objects.filter(pk=domain.pk).update(
             next_check_at=domain.created_at.replace(year=domain.created_at.year + 1)
         )
-    page = portal.page(alice)
-    page.goto(f"/domains/{domain.pk}/")
-    expect(page.locator("#status-block .badge")).to_have_text("Pending")
+    flash = page.locator(".messages")
+    expect(flash).to_contain_text(f"{HOST} was added. Create the DNS record below")
+    expect(page.locator("#records-intro")).to_contain_text("create this record")
+    expect(page.locator("#records-tips")).to_contain_text("this page updates by itself")
+    portal.shoot(page, "domain-live-before")
     page.evaluate("window.__notReloaded = true")
     portal.dns.add(HOST, "CNAME", domain.target)
 
@@ -96,8 +103,18 @@ def test_the_status_block_turns_active_by_itself_after_a_scheduled_check(portal,
     expect(page.locator("#status-block .badge")).to_have_text("Active", timeout=5000)
     assert page.evaluate("window.__notReloaded === true"), "the page reloaded instead of updating its status block"
     expect(page.locator("#events-block")).to_contain_text("Pending → Active")
+    # Every part that depends on the status moved on with the badge.
+    expect(page.locator(".messages")).to_have_count(0)
+    expect(page.locator("#records-intro")).to_contain_text("Keep it in place")
+    expect(page.locator("#records-intro")).not_to_contain_text("create this record")
+    expect(page.locator("#records-tips")).not_to_contain_text("this page updates by itself")
+    status_text = page.locator("#status-block .status-text").inner_text()
+    edge = page.locator("#status-block .edge")
+    if edge.count() and "Going live" in edge.inner_text():
+        assert not status_text.startswith("Live"), status_text
+    portal.shoot(page, "domain-live-after")
     with portal.lock:
-        check = domain.checks.get()
+        check = domain.checks.order_by("-pk").first()
     assert check.manual is False  # the schedule found it, not a button
 
 

@@ -330,6 +330,30 @@ class TestStatus:
         gallery.refresh_from_db()
         assert gallery.next_check_at <= timezone.now()
 
+    def test_the_status_endpoint_renders_every_status_dependent_part(self, alice, gallery):
+        client = signed_in(alice)
+        pending = client.get(action_url("status", gallery)).json()["parts"]
+        assert set(pending) == {"status", "meta", "events", "records_intro", "records_tips"}
+        assert "create this record" in pending["records_intro"]
+        Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.ACTIVE)
+        active = client.get(action_url("status", gallery)).json()["parts"]
+        assert "Keep it in place" in active["records_intro"]
+        assert "updates by itself" not in active["records_tips"]
+        page = html(client.get(detail_url(gallery)))
+        for key in pending:
+            assert f'data-live-part="{key}"' in page
+
+    def test_the_added_message_is_bound_to_the_pending_status(self, alice, acme):
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "new.client-domain.com"}, follow=True)
+        assert 'data-while-status="pending"' in html(response)
+
+    def test_an_active_domain_still_reaching_the_edge_is_not_called_live(self):
+        from domains import presenters
+        from domains.edge.states import EdgeSync
+
+        assert not presenters.status_text(DomainStatus.ACTIVE, edge_state=EdgeSync.SYNCING).startswith("Live")
+        assert presenters.status_text(DomainStatus.ACTIVE, edge_state=EdgeSync.SERVING).startswith("Live")
+
     def test_the_next_check_is_shown_in_words(self, alice, gallery):
         Domain.objects.filter(pk=gallery.pk).update(next_check_at=timezone.now() + timedelta(minutes=4, seconds=50))
         assert "Next automatic check in 5 minutes." in text(signed_in(alice).get(detail_url(gallery)))
