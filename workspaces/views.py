@@ -41,9 +41,17 @@ def _refused(request: HttpRequest, context: dict, refusal: NotAllowed) -> HttpRe
     return render(request, "workspaces/api_keys.html", {**context, "error": str(refusal)}, status=403)
 
 
+# The session key holding a just-created key's secret until the page after the redirect shows it once.
+NEW_KEY_SESSION = "new_api_key"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest) -> HttpResponse:
+    """POST creates a key and redirects; the GET after it shows the secret once, from the session.
+
+    A reload of the page after creating a key shows the list, not a second key.
+    """
     context = _context(request)
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
@@ -54,18 +62,29 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             key, plaintext = api_key_create(user=request.user, workspace=context["workspace"], name=name)
         except NotAllowed as refusal:
             return _refused(request, context, refusal)
-        # Rendered, not redirected: the plaintext must not travel through the session or a URL.
-        response = render(request, "workspaces/api_keys.html", {**context, "new_key": key, "plaintext": plaintext})
-        response["Cache-Control"] = "no-store"
-        return response
-    return render(request, "workspaces/api_keys.html", context)
+        # The server-side session holds it only until the next GET shows it.
+        request.session[NEW_KEY_SESSION] = {"id": key.pk, "plaintext": plaintext}
+        return redirect("workspaces:api_keys")
+    shown = request.session.pop(NEW_KEY_SESSION, None)
+    if shown:
+        new_key = ApiKey.objects.filter(pk=shown["id"], workspace=context["workspace"]).first()
+        if new_key is not None:
+            context.update(new_key=new_key, plaintext=shown["plaintext"])
+    response = render(request, "workspaces/api_keys.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST revokes."""
     context = _context(request)
     key = get_object_or_404(ApiKey, pk=key_id, workspace=context["workspace"])
+    if request.method == "GET":
+        if not context["can_manage"]:
+            return _refused(request, context, NotAllowed("Only the workspace's owners and admins can revoke keys."))
+        return render(request, "workspaces/api_key_revoke.html", {**context, "key": key})
     try:
         api_key_revoke(user=request.user, key=key)
     except NotAllowed as refusal:

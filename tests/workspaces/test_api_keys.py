@@ -73,17 +73,38 @@ class TestService:
 
 
 class TestPage:
-    def test_an_owner_creates_a_key_and_sees_it_once(self, client, alice, acme):
+    def test_an_owner_creates_a_key_and_sees_it_once_after_the_redirect(self, client, alice, acme):
         client.force_login(alice)
         response = client.post(PAGE, {"name": "Deploy script"})
-        assert response.status_code == 200
-        plaintext = response.context["plaintext"]
-        assert plaintext.startswith("vek_") and plaintext in response.content.decode()
-        assert response["Cache-Control"] == "no-store"
+        assert response.status_code == 302 and response["Location"] == PAGE
+        assert ApiKey.objects.count() == 1
+        shown = client.get(PAGE)
+        plaintext = shown.context["plaintext"]
+        assert plaintext.startswith("vek_") and plaintext in shown.content.decode()
+        assert f'data-copy="{plaintext}"' in shown.content.decode()
+        assert shown["Cache-Control"] == "no-store"
+        # A reload shows the list, not the secret, and creates nothing.
         again = client.get(PAGE).content.decode()
         assert plaintext not in again
         assert "Deploy script" in again and ApiKey.objects.get().display_prefix in again
+        assert ApiKey.objects.count() == 1
         assert bearer(plaintext).get("/api/v1/domains/").status_code == 200
+
+    def test_revoking_asks_for_confirmation_first(self, client, alice, acme):
+        key, _ = api_key_create(user=alice, workspace=acme, name="old")
+        client.force_login(alice)
+        page = client.get(PAGE).content.decode()
+        assert f'href="{PAGE}{key.pk}/revoke/"' in page
+        confirm = client.get(f"{PAGE}{key.pk}/revoke/")
+        assert confirm.status_code == 200 and "Revoke “old”?" in confirm.content.decode()
+        key.refresh_from_db()
+        assert key.revoked_at is None
+
+    def test_a_member_is_told_what_they_can_do(self, client, alice, bob, acme):
+        key, _ = api_key_create(user=alice, workspace=acme, name="k")
+        client.force_login(bob)
+        assert "owners and admins create and revoke them" in client.get(PAGE).content.decode()
+        assert client.get(f"{PAGE}{key.pk}/revoke/").status_code == 403
 
     def test_a_name_is_required(self, client, alice):
         client.force_login(alice)
