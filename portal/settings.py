@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "workspaces",
     "domains",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -357,6 +358,18 @@ else:
     raise ImproperEnvironment(f"CACHE_URL must be redis://…, rediss://…, unix://… or locmem://, not {CACHE_URL!r}")
 CACHES = {"default": _CACHE}
 
+# --- Webhooks (notifications/http.py) -----------------------------------------
+
+# Receivers get https only in production; the address connected to must be
+# public, loopback only when WEBHOOK_ALLOW_LOOPBACK is on (the local stack).
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", not DEBUG)
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
+WEBHOOK_CONNECT_TIMEOUT = env_float("WEBHOOK_CONNECT_TIMEOUT", 2.0)
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
+WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_BYTES", 4096)
+# Extra CAs to trust for receivers (the local stack's); empty: the system's.
+WEBHOOK_CA_BUNDLE = env_str("WEBHOOK_CA_BUNDLE", "")
+
 # --- API ----------------------------------------------------------------------
 
 # Integrations use workspace API keys (Bearer); signed-in people also use their
@@ -474,6 +487,13 @@ CELERY_BEAT_SCHEDULE["domains-cdn-sweep"] = {
     "task": "domains.cdn_sweep",
     "schedule": CLOUDFRONT_SWEEP_PERIOD,
     "options": {"expire_seconds": CLOUDFRONT_SWEEP_PERIOD},
+}
+# Domain events (the notification outbox) are kept EVENT_RETENTION_DAYS; drop older ones hourly.
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
+CELERY_BEAT_SCHEDULE["notifications-events-purge"] = {
+    "task": "notifications.events_purge",
+    "schedule": 3600.0,
+    "options": {"expire_seconds": 3600.0},
 }
 # API idempotency records are kept 24 h; drop the expired ones hourly.
 CELERY_BEAT_SCHEDULE["workspaces-purge-idempotency-records"] = {

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["portal", "workspaces", "domains", "edge_function", "edgelocal", "devdns", "devstack"]
+PACKAGES = ["portal", "workspaces", "domains", "notifications", "edge_function", "edgelocal", "devdns", "devstack"]
 EDGE_VALUES = {'"serve"', '"gone"', '"serving"', '"not_served"', '"syncing"', '"sync_failed"'}
 
 

@@ -32,6 +32,8 @@ from domains.api.serializers import (
 )
 from domains.errors import DomainError
 from domains.models import Domain, DomainStatus
+from notifications.selectors import domain_notification_events
+from notifications.serializers import NotificationEventSerializer
 from workspaces import services as workspace_services
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -221,6 +223,16 @@ class DomainViewSet(viewsets.GenericViewSet):
     def events(self, request, pk=None):
         page = self.paginate_queryset(selectors.domain_events(domain=self.get_domain()))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="The domain's notification events (what webhooks carry), newest first; kept 30 days",
+        parameters=schema.WORKSPACE_PARAMETERS,
+        responses={200: NotificationEventSerializer(many=True), **schema.COMMON_READ},
+    )
+    @action(detail=True, methods=["get"], url_path="notification-events", pagination_class=EventPagination)
+    def notification_events(self, request, pk=None):
+        page = self.paginate_queryset(domain_notification_events(domain=self.get_domain()))
+        return self.get_paginated_response(NotificationEventSerializer(page, many=True).data)
 
     @extend_schema(
         summary="The domain's DNS checks, newest first",

@@ -22,6 +22,7 @@ from domains.models import (
     Hostname,
     HostnameBlock,
 )
+from domains.signals import domain_changed
 from workspaces.models import Workspace
 from workspaces.roles import require_manager
 
@@ -79,7 +80,8 @@ def event_record(*, domain: Domain, actor: Actor, from_status: str, to_status: s
 def domain_transition(*, domain: Domain, to_status: DomainStatus, actor: Actor, reason: str, **fields) -> Domain:
     """Move a domain to `to_status`, saving `fields` with it; the one path every status change takes.
 
-    Writes the event, the edge outbox row when servability changes, and the
+    Writes the event (and, through domains.signals, the notification outbox's
+    `domain.<status>`), the edge outbox row when servability changes, and the
     domain's CloudFront goal when the new status calls for one (provisioning,
     suspended, failed; see domains.cdn.intent). It checks no role: its
     callers (the services below, the checks, the staff actions, the
@@ -100,6 +102,7 @@ def domain_transition(*, domain: Domain, to_status: DomainStatus, actor: Actor, 
             edge_change_record(domain=locked)
         if from_status != to_status:
             cdn_change_record(domain=locked, to_status=to_status)
+            domain_changed.send(Domain, domain=locked, event_type=f"domain.{to_status}", previous_status=from_status)
     return locked
 
 
@@ -145,6 +148,7 @@ def domain_create(*, user: AbstractBaseUser, workspace: Workspace, hostname: str
         event_record(
             domain=domain, actor=Actor.tenant(user), from_status="", to_status=DomainStatus.PENDING, reason="added"
         )
+        domain_changed.send(Domain, domain=domain, event_type="domain.created", previous_status="")
         # Check at once: many tenants publish the record before adding the domain.
         enqueue_on_commit(CHECK_TASK, str(domain.pk), host=domain.hostname)
     return domain
@@ -207,6 +211,7 @@ def domain_delete(*, user: AbstractBaseUser, domain: Domain) -> None:
         if locked.edge_version:
             edge_change_record(domain=locked, deleted=True)
         cdn_change_record(domain=locked, deleted=True)
+        domain_changed.send(Domain, domain=locked, event_type="domain.deleted", previous_status=locked.status)
         locked.delete()
 
 

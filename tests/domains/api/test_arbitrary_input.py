@@ -88,7 +88,12 @@ HEADERS = {
     "Host": behind(b"testserver", b"testserver:"),
 }
 INPUTS = [*(f"?{name}" for name in PARAMETERS), *HEADERS, "path id", "path action", "body"]
-LISTS = [("GET", ""), ("GET", "{domain}/events/"), ("GET", "{domain}/checks/")]
+LISTS = [
+    ("GET", ""),
+    ("GET", "{domain}/events/"),
+    ("GET", "{domain}/checks/"),
+    ("GET", "{domain}/notification-events/"),
+]
 ENDPOINTS = [
     *LISTS,
     ("POST", ""),

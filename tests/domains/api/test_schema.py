@@ -14,6 +14,7 @@ OPERATIONS = {
     ("/api/v1/domains/{id}/retry/", "post"): {"200", "400", "401", "403", "404", "409", "429"},
     ("/api/v1/domains/{id}/events/", "get"): {"200", "400", "401", "403", "404", "429"},
     ("/api/v1/domains/{id}/checks/", "get"): {"200", "400", "401", "403", "404", "429"},
+    ("/api/v1/domains/{id}/notification-events/", "get"): {"200", "400", "401", "403", "404", "429"},
 }
 
 
