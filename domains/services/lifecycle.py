@@ -11,7 +11,7 @@ from django.utils import timezone
 from domains.cdn.intent import cdn_change_record
 from domains.edge.outbox import edge_change_record
 from domains.enqueue import enqueue_on_commit
-from domains.errors import HostnameBlocked, HostnameTaken, InvalidTransition, WorkspaceLimitReached
+from domains.errors import HostnameBlocked, HostnameTaken, InvalidHostname, InvalidTransition, WorkspaceLimitReached
 from domains.hostnames import is_apex, normalize_hostname, to_unicode
 from domains.models import (
     HOLDING_STATUSES,
@@ -106,6 +106,13 @@ def domain_transition(*, domain: Domain, to_status: DomainStatus, actor: Actor, 
     return locked
 
 
+def apex_not_offered_message(hostname: str) -> str:
+    return (
+        f"Root domains like {hostname} can't be connected here yet. "
+        f"Connect a subdomain such as www.{hostname} instead: it needs only one CNAME record."
+    )
+
+
 def domain_create(*, user: AbstractBaseUser, workspace: Workspace, hostname: str) -> Domain:
     """Add a hostname to a workspace as a `pending` claim, due for its first check at once (owners and admins).
 
@@ -115,6 +122,9 @@ def domain_create(*, user: AbstractBaseUser, workspace: Workspace, hostname: str
     """
     require_manager(user=user, workspace=workspace)
     normalized = normalize_hostname(hostname)
+    if is_apex(normalized) and not settings.EDGE_APEX_ADDRESSES:
+        # Without the edge's addresses a root domain could be proven but never reached.
+        raise InvalidHostname(apex_not_offered_message(to_unicode(normalized)))
     with transaction.atomic():
         # Lock the workspace so two concurrent adds can't both pass the limit,
         # and the hostname so no claim slips in while another is decided.

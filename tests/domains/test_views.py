@@ -49,7 +49,8 @@ def gallery(acme, alice):
 
 
 @pytest.fixture
-def apex(acme, alice):
+def apex(acme, alice, settings):
+    settings.EDGE_APEX_ADDRESSES = ["192.0.2.44", "2001:db8::44"]
     return services.domain_create(user=alice, workspace=acme, hostname="client-domain.com")
 
 
@@ -297,10 +298,19 @@ class TestInstructions:
         assert "CNAME" not in body
         assert "can't use a CNAME record" in text(response)
 
-    def test_an_apex_without_configured_addresses_asks_only_for_the_txt_record(self, alice, apex, settings):
+    def test_an_apex_is_refused_on_the_form_where_the_edge_has_no_addresses(self, alice, acme, settings):
         settings.EDGE_APEX_ADDRESSES = []
-        body = html(signed_in(alice).get(detail_url(apex))).split("<tbody>", 1)[1]
-        assert len(re.findall(r'class="rtype">', body)) == 1
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "client-domain.com"})
+        assert response.status_code == 400
+        assert "Root domains like client-domain.com can" in text(response) and "www.client-domain.com" in text(response)
+        assert not Domain.objects.exists()
+
+    def test_an_apex_page_lists_every_record_with_its_purpose_and_no_operator_note(self, alice, apex):
+        page = text(signed_in(alice).get(detail_url(apex)))
+        assert "Proves the domain is yours." in page and "Sends visitors to VE.AI." in page
+        assert "not configured on this server" not in page
+        body = html(signed_in(alice).get(detail_url(apex)))
+        assert 'aria-label="Copy value 192.0.2.44"' in body and 'aria-label="Copy value 2001:db8::44"' in body
 
     def test_a_unicode_domain_shows_both_forms(self, alice, acme):
         domain = services.domain_create(user=alice, workspace=acme, hostname="fotos.bücher.de")

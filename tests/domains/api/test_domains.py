@@ -122,11 +122,19 @@ class TestCreate:
         assert body["records"][0]["type"] == "CNAME" and body["records"][0]["value"] == domain.target
         assert body["last_check"] is None
 
-    def test_an_apex_gets_its_txt_token_record(self, as_alice):
+    def test_an_apex_gets_its_txt_token_record(self, as_alice, settings):
+        settings.EDGE_APEX_ADDRESSES = ["192.0.2.44"]
         body = as_alice.post(URL, {"hostname": "client-domain.com"}, format="json").json()
         assert body["is_apex"]
         txt = [r for r in body["records"] if r["type"] == "TXT"]
         assert txt and txt[0]["name"] == "_ve-verify.client-domain.com"
+        assert [r["value"] for r in body["records"] if r["type"] == "A"] == ["192.0.2.44"]
+
+    def test_an_apex_is_refused_where_the_edge_has_no_addresses_for_it(self, as_alice, settings):
+        settings.EDGE_APEX_ADDRESSES = []
+        response = as_alice.post(URL, {"hostname": "client-domain.com"}, format="json")
+        assert response.status_code == 400
+        assert "Root domains like client-domain.com can't be connected here yet" in response.content.decode()
 
     @pytest.mark.parametrize(
         "hostname, fragment",

@@ -34,8 +34,14 @@ class TestDomainCreate:
         assert len(first.token) >= 20 and first.token.isalnum() and first.token == first.token.lower()
         assert first.target == f"{first.token}.{settings.CNAME_ZONE}"
 
-    def test_an_apex_is_recognised(self, alice, acme):
+    def test_an_apex_is_recognised(self, alice, acme, settings):
+        settings.EDGE_APEX_ADDRESSES = ["192.0.2.44"]
         assert create(alice, acme, "client-domain.com").is_apex
+
+    def test_an_apex_is_refused_clearly_where_the_edge_has_no_addresses_for_it(self, alice, acme, settings):
+        settings.EDGE_APEX_ADDRESSES = []
+        with pytest.raises(InvalidHostname, match="Root domains like bücher.de can't be connected here yet"):
+            create(alice, acme, "bücher.de")
 
     def test_a_unicode_hostname_keeps_its_display_form(self, alice, acme):
         domain = create(alice, acme, "fotos.bücher.de")

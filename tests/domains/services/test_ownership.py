@@ -14,6 +14,16 @@ pytestmark = pytest.mark.postgres
 
 HOST = "gallery.client-domain.com"
 APEX = "client-domain.com"
+APEX_ADDRESS = "192.0.2.44"
+
+
+@pytest.fixture
+def apex_served(settings, devdns):
+    """Root domains are offered only where the edge's addresses are configured; the apex points at them."""
+    settings.EDGE_APEX_ADDRESSES = [APEX_ADDRESS]
+    devdns.add(APEX, "A", APEX_ADDRESS)
+
+
 OTHER_PROVED = "Another workspace proved ownership of this hostname."
 
 
@@ -177,7 +187,9 @@ class TestSquatting:
         )
         assert "Acme" not in event.reason
 
-    def test_the_first_to_prove_wins_whoever_added_first(self, devdns, alice, acme, charlie, charlie_studio):
+    def test_the_first_to_prove_wins_whoever_added_first(
+        self, apex_served, devdns, alice, acme, charlie, charlie_studio
+    ):
         mine = add(alice, acme, APEX)
         theirs = add(charlie, charlie_studio, APEX)
         devdns.add(f"_ve-verify.{APEX}", "TXT", theirs.token)
@@ -237,7 +249,7 @@ class TestSquatting:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workspaces_proving_one_hostname_at_the_same_moment_end_with_exactly_one_winner(
-    devdns, alice, acme, charlie, charlie_studio
+    apex_served, devdns, alice, acme, charlie, charlie_studio
 ):
     if connection.vendor == "sqlite":
         pytest.skip("SQLite serialises writers; CI runs this against PostgreSQL")
