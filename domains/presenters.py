@@ -146,6 +146,14 @@ def edge_text(edge_state: str | None, status: str | None = None) -> str:
     return EDGE_TEXT.get(edge_state or "", "")
 
 
+def sorted_for_people(domains) -> list[Domain]:
+    """Domains in the order people read them: by their Unicode name, not the punycode DNS uses."""
+    return sorted(domains, key=lambda domain: (domain.display_hostname or domain.hostname).casefold())
+
+
+READ_ONLY_NOTICE = "You can view this workspace's domains; owners and admins make changes."
+
+
 def should_poll(domain: Domain, edge_state: str | None = None) -> bool:
     """Whether the page keeps asking: the status may change, the edge is syncing, or a check is under way."""
     checking = domain.check_claimed_until is not None and domain.check_claimed_until > timezone.now()

@@ -150,9 +150,11 @@ def domain_list(request: HttpRequest) -> HttpResponse:
         {
             "domain": domain,
             "last_checked_text": presenters.ago_text(domain.last_checked_at, now=now),
+            "last_check": presenters.describe_check(selectors.domain_last_check(domain=domain)),
+            "next_check_text": presenters.next_check_text(domain, now=now),
             "edge_text": presenters.edge_text(getattr(domain, "edge_state", None), domain.status),
         }
-        for domain in domains
+        for domain in presenters.sorted_for_people(domains)
     ]
     return render(
         request,
@@ -161,6 +163,7 @@ def domain_list(request: HttpRequest) -> HttpResponse:
             "workspace": workspace,
             "rows": rows,
             "can_manage": _can_manage(request, workspace),
+            "read_only_notice": presenters.READ_ONLY_NOTICE,
         },
     )
 
@@ -227,6 +230,7 @@ def _page_context(request: HttpRequest, domain: Domain) -> dict:
         relative_example=records[0].relative_name,
         full_example=records[0].name,
         poll_interval_ms=POLL_INTERVAL_MS,
+        read_only_notice=presenters.READ_ONLY_NOTICE,
     )
     return context
 

@@ -182,3 +182,25 @@ def test_alice_follows_the_apex_instructions_and_deletes_the_domain_by_typing_it
     expect(page.get_by_text("Show your galleries on your own domain")).to_be_visible()
     with portal.lock:
         assert not Domain.objects.filter(pk=domain.pk).exists()
+
+
+def test_eleven_domains_make_a_compact_phone_list_with_each_last_check(portal, alice, acme, bob):
+    with portal.lock:
+        for n in range(11):
+            services.domain_create(user=alice, workspace=acme, hostname=f"studio-{n:02d}.client-domain.com")
+        portal.run_due_checks()
+    page = portal.page(alice, viewport=PHONE)
+    page.goto("/")
+    rows = page.locator("table.domain-table tbody tr")
+    expect(rows).to_have_count(11)
+    expect(rows.first).to_contain_text("The record was not found.")
+    expect(rows.first).to_contain_text("Next automatic check")
+    height = page.locator("table.domain-table").bounding_box()["height"]
+    assert height < 1300, f"the phone list takes {height:.0f} px for eleven domains"
+    # Hostnames break anywhere rather than at their hyphens.
+    assert page.locator(".domain-link").first.evaluate("e => getComputedStyle(e).wordBreak") == "break-all"
+    portal.shoot(page, "list-eleven")
+
+    member = portal.page(bob, viewport=PHONE)
+    member.goto("/")
+    expect(member.get_by_text("You can view this workspace's domains; owners and admins make changes.")).to_be_visible()

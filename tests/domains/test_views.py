@@ -128,6 +128,28 @@ class TestDomainList:
         assert "Active" in page
         assert "3 minutes ago" in page
 
+    def test_each_row_says_the_last_checks_summary_and_the_next_check(self, alice, gallery):
+        DomainCheck.objects.create(domain=gallery, outcome=CheckOutcome.MISSING, message="not found")
+        Domain.objects.filter(pk=gallery.pk).update(
+            last_checked_at=timezone.now(), next_check_at=timezone.now() + timedelta(minutes=4, seconds=50)
+        )
+        row = text(signed_in(alice).get("/")).split("gallery.client-domain.com", 1)[1]
+        assert "The record was not found." in row
+        assert "Next automatic check in 5 minutes." in row
+
+    def test_the_list_sorts_by_the_unicode_name(self, alice, acme):
+        for hostname in ("zeta.client-domain.com", "fotos.xn--bcher-kva.de", "alpha.client-domain.com"):
+            DomainFactory(workspace=acme, hostname=hostname)
+        page = text(signed_in(alice).get("/"))
+        positions = [page.index(name) for name in ("alpha.client", "fotos.bücher.de", "zeta.client")]
+        assert positions == sorted(positions)
+
+    def test_members_are_told_they_can_view_and_who_makes_changes(self, bob, alice, acme, gallery):
+        notice = "You can view this workspace&#x27;s domains; owners and admins make changes."
+        assert notice in text(signed_in(bob).get("/"))
+        assert notice in text(signed_in(bob).get(detail_url(gallery)))
+        assert notice not in text(signed_in(alice).get("/"))
+
     def test_members_see_the_list_without_the_add_button(self, bob, acme):
         DomainFactory(workspace=acme)
         response = signed_in(bob).get("/")
