@@ -5,16 +5,18 @@ from django.dispatch import receiver
 from domains.api.serializers import DomainSerializer
 from domains.signals import domain_changed
 from notifications.services import event_publish
+from notifications.webhooks import deliveries_fan_out
 
 
 @receiver(domain_changed, dispatch_uid="notifications.event_outbox")
 def record_domain_event(sender, *, domain, event_type: str, previous_status: str, **kwargs) -> None:
     data = dict(DomainSerializer(domain).data)
     data["previous_status"] = previous_status or None
-    event_publish(
+    event = event_publish(
         workspace_id=domain.workspace_id,
         domain_id=None if event_type == "domain.deleted" else domain.pk,
         hostname=domain.hostname,
         event_type=event_type,
         data=data,
     )
+    deliveries_fan_out(event=event)

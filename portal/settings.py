@@ -369,6 +369,11 @@ WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
 WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_BYTES", 4096)
 # Extra CAs to trust for receivers (the local stack's); empty: the system's.
 WEBHOOK_CA_BUNDLE = env_str("WEBHOOK_CA_BUNDLE", "")
+# A worker's lease on an attempt beyond its timeout; a killed worker's delivery is retried after it.
+WEBHOOK_LEASE_MARGIN = env_float("WEBHOOK_LEASE_MARGIN", 20.0)
+# An endpoint failing this long (no 2xx since) is disabled.
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
+WEBHOOK_SWEEP_PERIOD = env_float("WEBHOOK_SWEEP_PERIOD", 5.0)
 
 # --- API ----------------------------------------------------------------------
 
@@ -494,6 +499,12 @@ CELERY_BEAT_SCHEDULE["notifications-events-purge"] = {
     "task": "notifications.events_purge",
     "schedule": 3600.0,
     "options": {"expire_seconds": 3600.0},
+}
+# Webhook deliveries that are due (retries, lost tasks, killed workers) go back to the workers.
+CELERY_BEAT_SCHEDULE["notifications-webhook-sweep"] = {
+    "task": "notifications.webhook_sweep",
+    "schedule": WEBHOOK_SWEEP_PERIOD,
+    "options": {"expire_seconds": WEBHOOK_SWEEP_PERIOD},
 }
 # API idempotency records are kept 24 h; drop the expired ones hourly.
 CELERY_BEAT_SCHEDULE["workspaces-purge-idempotency-records"] = {

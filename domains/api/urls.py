@@ -5,9 +5,11 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from domains.api.views import DomainViewSet
+from notifications.api import WebhookViewSet
 
 router = SimpleRouter()
 router.register("domains", DomainViewSet, basename="api-domain")
+router.register("webhooks", WebhookViewSet, basename="api-webhook")
 
 
 def not_found(request, path=""):

@@ -15,6 +15,14 @@ OPERATIONS = {
     ("/api/v1/domains/{id}/events/", "get"): {"200", "400", "401", "403", "404", "429"},
     ("/api/v1/domains/{id}/checks/", "get"): {"200", "400", "401", "403", "404", "429"},
     ("/api/v1/domains/{id}/notification-events/", "get"): {"200", "400", "401", "403", "404", "429"},
+    ("/api/v1/webhooks/", "get"): {"200", "400", "401", "403", "404", "429"},
+    ("/api/v1/webhooks/", "post"): {"201", "400", "401", "403", "404", "429"},
+    ("/api/v1/webhooks/{id}/", "get"): {"200", "400", "401", "403", "404", "429"},
+    ("/api/v1/webhooks/{id}/", "patch"): {"200", "400", "401", "403", "404", "429"},
+    ("/api/v1/webhooks/{id}/", "delete"): {"204", "400", "401", "403", "404", "429"},
+    ("/api/v1/webhooks/{id}/test/", "post"): {"202", "400", "401", "403", "404", "429"},
+    ("/api/v1/webhooks/{id}/deliveries/", "get"): {"200", "400", "401", "403", "404", "429"},
+    ("/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/", "post"): {"202", "400", "401", "403", "404", "429"},
 }
 
 
