@@ -194,16 +194,23 @@ def rival_claims_fail(*, hostname: str, keep: Domain, reason: str, actor: Actor 
         Domain.objects.filter(hostname=hostname, status=DomainStatus.PENDING).exclude(pk=keep.pk).order_by("pk")
     )
     for rival in rivals:
-        domain_transition(
-            domain=rival,
-            to_status=DomainStatus.FAILED,
-            actor=actor,
-            reason=reason,
-            pending_since=None,
-            next_check_at=None,
-            check_claimed_until=None,
-        )
+        domain_fail(domain=rival, actor=actor, reason=reason)
     return len(rivals)
+
+
+def domain_fail(*, domain: Domain, actor: Actor, reason: str) -> Domain:
+    """→ `failed`: off the schedule until someone retries (callers decide that it failed, and why)."""
+    domain.status = DomainStatus.FAILED
+    return domain_transition(
+        domain=domain,
+        to_status=DomainStatus.FAILED,
+        actor=actor,
+        reason=reason,
+        pending_since=None,
+        next_check_at=None,
+        check_claimed_until=None,
+        grace_until=None,
+    )
 
 
 def domain_delete(*, user: AbstractBaseUser, domain: Domain) -> None:

@@ -45,7 +45,7 @@ from domains.edge.status import domain_edge_status
 from domains.enqueue import enqueue_on_commit
 from domains.errors import InvalidTransition
 from domains.models import CdnTenant, CheckOutcome, Domain, DomainStatus, Hostname
-from domains.services.lifecycle import SYSTEM, Actor, domain_transition, event_record
+from domains.services.lifecycle import SYSTEM, Actor, domain_fail, domain_transition, event_record
 from domains.services.schedule import next_check_at
 
 logger = logging.getLogger(__name__)
@@ -373,7 +373,7 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
         if status in ISSUANCE_FAILED or status in NO_LONGER_VALID:
             row.problem = problem_text(status)
             _save_problem(row)
-            _fail(domain, reason=row.problem)
+            domain_fail(domain=domain, actor=SYSTEM, reason=row.problem)
         elif row.is_live and _edge_serving(domain):
             domain.status = DomainStatus.ACTIVE
             domain_transition(
@@ -391,7 +391,7 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
             reason = f"HTTPS could not be set up within {days:g} days ({detail}). Press Retry to start over."
             row.problem = reason[:500]
             _save_problem(row)
-            _fail(domain, reason=reason)
+            domain_fail(domain=domain, actor=SYSTEM, reason=reason)
         return
     if domain.status not in (DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED):
         return
@@ -427,20 +427,6 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
 
 def _save_problem(row: CdnTenant, *fields: str) -> None:
     CdnTenant.objects.filter(pk=row.pk).update(problem=row.problem, **{name: getattr(row, name) for name in fields})
-
-
-def _fail(domain: Domain, *, reason: str) -> None:
-    domain.status = DomainStatus.FAILED
-    domain_transition(
-        domain=domain,
-        to_status=DomainStatus.FAILED,
-        actor=SYSTEM,
-        reason=reason,
-        pending_since=None,
-        next_check_at=None,
-        check_claimed_until=None,
-        grace_until=None,
-    )
 
 
 def _edge_serving(domain: Domain) -> bool:
