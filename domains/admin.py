@@ -144,7 +144,7 @@ def _shard_line(hostname: str) -> str:
 @admin.register(Domain)
 class DomainAdmin(ReadOnlyAdmin):
     list_display = [
-        "hostname",
+        "name_display",
         "workspace",
         "status",
         "last_check_outcome",
@@ -156,6 +156,7 @@ class DomainAdmin(ReadOnlyAdmin):
     search_fields = ["hostname", "display_hostname", "workspace__name", "workspace__public_id"]
     list_select_related = ["workspace", "cdn_tenant"]
     date_hierarchy = "created_at"
+    ordering = ["display_hostname"]  # as people read the names, not by punycode
     fieldsets = [
         (None, {"fields": ["hostname", "display_hostname", "workspace", "status", "is_apex", "created_by"]}),
         ("DNS proof", {"fields": ["token", "target", "verify_record_name"]}),
@@ -190,6 +191,13 @@ class DomainAdmin(ReadOnlyAdmin):
     # admin is read-only and the change permission unlocks the actions instead.
     def has_manage_permission(self, request) -> bool:
         return is_support_staff(request.user, permission=STAFF_PERMISSION)
+
+    @admin.display(description="hostname", ordering="display_hostname")
+    def name_display(self, domain: Domain) -> str:
+        """The Unicode name, with the ASCII form DNS uses when it differs."""
+        if domain.display_hostname and domain.display_hostname != domain.hostname:
+            return f"{domain.display_hostname} ({domain.hostname})"
+        return domain.hostname
 
     @admin.display(description="edge state", ordering="edge_state")
     def edge_state_display(self, domain: Domain) -> str:

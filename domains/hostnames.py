@@ -106,10 +106,12 @@ def _check_label(label: str, hostname_for_message: str) -> str:
 
 def _reject_reserved_and_platform(hostname: str, platform_zones: Iterable[str]) -> None:
     if hostname in RESERVED_NAMES or any(hostname.endswith("." + s) or hostname == s for s in RESERVED_SUFFIXES):
-        raise InvalidHostname(f"“{hostname}” is a reserved name that can't exist on the public internet.")
+        raise InvalidHostname(f"“{to_unicode(hostname)}” is a reserved name that can't exist on the public internet.")
     for zone in platform_zones:
         if hostname == zone or hostname.endswith("." + zone):
-            raise InvalidHostname(f"“{hostname}” belongs to VE.AI itself; connect a domain you own instead.")
+            raise InvalidHostname(
+                f"“{to_unicode(hostname)}” belongs to VE.AI itself; connect a domain you own instead."
+            )
 
 
 def _reject_public_suffixes(hostname: str) -> None:
@@ -117,10 +119,13 @@ def _reject_public_suffixes(hostname: str) -> None:
     suffix = psl.publicsuffix(hostname)
     if suffix is None:
         tld = hostname.rsplit(".", 1)[-1]
-        raise InvalidHostname(f"“.{tld}” is not a top-level domain; check the spelling of the end of the hostname.")
+        raise InvalidHostname(
+            f"“.{to_unicode(tld)}” is not a top-level domain; check the spelling of the end of the hostname."
+        )
     if suffix == hostname:
         raise InvalidHostname(
-            f"“{hostname}” is a public suffix shared by many owners; enter a domain registered under it, like gallery.yourname.{hostname}."
+            f"“{to_unicode(hostname)}” is a public suffix shared by many owners; "
+            f"enter a domain registered under it, like gallery.yourname.{to_unicode(hostname)}."
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from domains.cdn.intent import cdn_enabled
 from domains.cdn.states import ISSUANCE_FAILED, NO_LONGER_VALID, CertificateStatus
@@ -324,7 +325,7 @@ def https_steps(domain: Domain, tenant: CdnTenant | None) -> list[Step]:
     certificate = tenant.certificate_status if tenant is not None else ""
     problem = tenant.problem if tenant is not None else ""
     issued_at = tenant.certificate_issued_at if tenant is not None else None
-    issued = f"Issued {issued_at:%Y-%m-%d %H:%M} UTC." if issued_at else ""
+    issued = f"Issued {date_format(issued_at, 'DATETIME_FORMAT')} UTC." if issued_at else ""
     dns = Step("dns", STEP_LABELS["dns"], "done")
     if domain.status == DomainStatus.PENDING:
         dns = Step("dns", STEP_LABELS["dns"], "current", "Waiting for the record shown below.")

@@ -30,6 +30,7 @@ from domains.errors import (
     WorkspaceLimitReached,
 )
 from domains.forms import DomainAddForm, DomainDeleteForm
+from domains.hostnames import to_unicode
 from domains.models import Domain, DomainCheck, DomainStatus
 from workspaces.models import Workspace
 from workspaces.roles import NotAllowed, can_manage, membership_of, require_manager
@@ -226,7 +227,7 @@ def _page_context(request: HttpRequest, domain: Domain) -> dict:
     zone, _ = presenters.zone_and_label(domain.hostname, domain.hostname)
     context.update(
         records=records,
-        zone=zone,
+        zone=to_unicode(zone),  # read by people; the records keep the ASCII names DNS uses
         relative_example=records[0].relative_name,
         full_example=records[0].name,
         poll_interval_ms=POLL_INTERVAL_MS,

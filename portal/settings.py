@@ -134,6 +134,8 @@ AXES_COOLOFF_MESSAGE = "Too many failed sign-ins for this account or from this a
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# One date format in the web UI and the admin (portal/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

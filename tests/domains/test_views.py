@@ -716,3 +716,35 @@ class TestNoOtherHosts:
 
     def test_static_files_are_served_from_the_portal_itself(self):
         assert not urlsplit(django_settings.STATIC_URL).netloc
+
+
+# --- Names and dates as people read them --------------------------------------------
+
+
+class TestPeoplesForms:
+    def test_a_refusal_names_an_idn_in_unicode(self, alice, acme):
+        response = signed_in(alice).post(reverse("domains:add"), {"hostname": "bücher.example"})
+        assert "“bücher.example” is a reserved name" in html(response)
+        assert "xn--bcher-kva" not in html(response)
+
+    def test_the_dns_card_names_the_zone_in_unicode(self, alice, acme):
+        domain = services.domain_create(user=alice, workspace=acme, hostname="fotos.bücher.de")
+        page = text(signed_in(alice).get(detail_url(domain)))
+        assert "where you manage DNS for bücher.de" in page
+        assert 'data-copy="fotos.xn--bcher-kva.de"' in html(signed_in(alice).get(detail_url(domain)))
+
+    def test_one_date_format_in_the_timeline_and_the_admin(self, alice, gallery, support):
+        when = timezone.now().replace(year=2026, month=11, day=30, hour=2, minute=32)
+        gallery.events.update(created_at=when)
+        assert "30 Nov 2026, 02:32" in text(signed_in(alice).get(detail_url(gallery)))
+        Domain.objects.filter(pk=gallery.pk).update(created_at=when)
+        admin_page = text(signed_in(support).get(reverse("admin:domains_domain_change", args=[gallery.pk])))
+        assert "30 Nov 2026, 02:32" in admin_page
+
+    def test_the_admin_lists_both_forms_sorted_by_the_unicode_name(self, alice, acme, support):
+        for hostname in ("zeta.client-domain.com", "fotos.bücher.de", "alpha.client-domain.com"):
+            services.domain_create(user=alice, workspace=acme, hostname=hostname)
+        page = text(signed_in(support).get(reverse("admin:domains_domain_changelist")))
+        assert "fotos.bücher.de (fotos.xn--bcher-kva.de)" in page
+        positions = [page.index(name) for name in ("alpha.client", "fotos.bücher.de", "zeta.client")]
+        assert positions == sorted(positions)
