@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -101,3 +102,11 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+
+
+class EmailPreference(models.Model):
+    """A person's choice about domain e-mails; without a row, owners and admins get them and members do not."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preference")
+    domain_emails = models.BooleanField(default=True, help_text="E-mail me when my workspaces' domains change.")
+    updated_at = models.DateTimeField(auto_now=True)

@@ -3,7 +3,9 @@
 from django.dispatch import receiver
 
 from domains.api.serializers import DomainSerializer
+from domains.enqueue import enqueue_on_commit
 from domains.signals import domain_changed
+from notifications.email import EMAIL_TASK, email_kind
 from notifications.services import event_publish
 from notifications.webhooks import deliveries_fan_out
 
@@ -20,3 +22,5 @@ def record_domain_event(sender, *, domain, event_type: str, previous_status: str
         data=data,
     )
     deliveries_fan_out(event=event)
+    if email_kind(event_type=event_type, previous_status=previous_status):
+        enqueue_on_commit(EMAIL_TASK, str(event.pk), host=domain.hostname)

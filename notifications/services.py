@@ -8,7 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.models import Event
+from notifications.models import EmailPreference, Event
 
 
 def event_publish(*, workspace_id, domain_id, hostname: str, event_type: str, data: dict) -> Event:
@@ -34,3 +34,10 @@ def events_purge(*, now=None) -> int:
     with transaction.atomic():
         deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def email_preference_set(*, user, domain_emails: bool):
+    """Turn a person's domain e-mails on or off (their own choice, for every workspace)."""
+    with transaction.atomic():
+        preference, _ = EmailPreference.objects.update_or_create(user=user, defaults={"domain_emails": domain_emails})
+    return preference

@@ -1,8 +1,10 @@
 """Thin Celery tasks for notifications."""
 
+import smtplib
+
 from celery import shared_task
 
-from notifications import services, webhooks
+from notifications import email, services, webhooks
 
 
 @shared_task(name="notifications.events_purge", ignore_result=True)
@@ -19,3 +21,30 @@ def webhook_deliver(delivery_id: int) -> None:
 @shared_task(name="notifications.webhook_sweep", ignore_result=True)
 def webhook_sweep() -> None:
     webhooks.deliveries_due()
+
+
+@shared_task(
+    name="notifications.email_event",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=None,
+)
+def email_event(event_id: str) -> None:
+    """The e-mail an event calls for; an SMTP server that is down makes it retry with back-off."""
+    email.email_event_send(event_id=event_id)
+
+
+@shared_task(
+    name="notifications.email_endpoint_disabled",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=None,
+)
+def email_endpoint_disabled(endpoint_id: str) -> None:
+    email.endpoint_disabled_send(endpoint_id=endpoint_id)

@@ -23,6 +23,7 @@ from workspaces.roles import require_manager
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "notifications.webhook_deliver"
+DISABLED_EMAIL_TASK = "notifications.email_endpoint_disabled"
 # Seconds to wait before each retry: about a day in all, then the delivery is given up.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 DISABLED_REASON = "Failing for 5 days"
@@ -215,6 +216,7 @@ def _endpoint_failed(*, endpoint: WebhookEndpoint, now) -> None:
         endpoint.enabled = False
         endpoint.disabled_reason = DISABLED_REASON
         logger.warning("webhook endpoint disabled", extra={"endpoint": str(endpoint.pk)})
+        enqueue_on_commit(DISABLED_EMAIL_TASK, str(endpoint.pk))
     endpoint.save(update_fields=["failing_since", "enabled", "disabled_reason", "updated_at"])
 
 

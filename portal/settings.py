@@ -377,6 +377,19 @@ WEBHOOK_LEASE_MARGIN = env_float("WEBHOOK_LEASE_MARGIN", 20.0)
 WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
 WEBHOOK_SWEEP_PERIOD = env_float("WEBHOOK_SWEEP_PERIOD", 5.0)
 
+# --- E-mail (notifications/email.py, sent by the worker) -----------------------
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "VE.AI <no-reply@localhost>")
+# Where links in e-mails point (the portal's own address).
+PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # --- API ----------------------------------------------------------------------
 
 # Integrations use workspace API keys (Bearer); signed-in people also use their

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("workspace/", include("workspaces.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("domains.urls")),
 ]
 

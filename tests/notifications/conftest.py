@@ -52,3 +52,20 @@ def loopback_allowed(settings):
     settings.WEBHOOK_ALLOW_LOOPBACK = True
     settings.WEBHOOK_REQUIRE_HTTPS = False
     return settings
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """Django's EMAIL_* settings pointed at a real SMTP server on loopback; `.messages` is what arrived."""
+    from aiosmtpd.controller import Controller
+
+    from tests.notifications.smtp import Mailbox, free_port
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", controller.port, False
+    settings.EMAIL_TIMEOUT = 2
+    yield mailbox
+    controller.stop()

@@ -11,6 +11,7 @@ from domains.models import DomainStatus
 from domains.services.lifecycle import SYSTEM, domain_create, domain_transition
 from notifications import webhooks
 from notifications.models import DeliveryStatus, WebhookDelivery
+from notifications.tasks import email_endpoint_disabled
 from workspaces.roles import NotAllowed
 
 pytestmark = pytest.mark.postgres
@@ -91,16 +92,23 @@ def test_after_about_a_day_of_failures_the_delivery_is_given_up(endpoint, alice,
     assert len(receiver.received) == 8 and last.attempt_log.count() == 8
 
 
-def test_an_endpoint_failing_for_five_days_is_disabled(endpoint, alice, acme, receiver):
+def test_an_endpoint_failing_for_five_days_is_disabled_and_alice_is_emailed(
+    endpoint, alice, acme, receiver, smtp_server, django_capture_on_commit_callbacks
+):
     receiver.status = 500
     endpoint.failing_since = timezone.now() - timedelta(days=5, minutes=1)
     endpoint.save()
     domain_create(user=alice, workspace=acme, hostname=HOST)
 
-    deliver_all()
+    with django_capture_on_commit_callbacks() as queued:
+        deliver_all()
 
     endpoint.refresh_from_db()
     assert not endpoint.enabled and endpoint.disabled_reason == "Failing for 5 days"
+    email_endpoint_disabled(str(endpoint.pk))
+    ((to, message),) = smtp_server.messages
+    assert to == ["alice@example.com"] and message["Subject"] == f"Webhook endpoint disabled: {receiver.url}"
+    assert len(queued) == 1
     domain_create(user=alice, workspace=acme, hostname=f"shop.{HOST}")
     assert WebhookDelivery.objects.filter(event__hostname=f"shop.{HOST}").count() == 0
 
