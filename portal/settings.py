@@ -430,11 +430,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Connect custom domains to a VE.AI workspace.\n\n"
         "**Authentication.** Send a workspace API key as `Authorization: Bearer vek_...` "
-        "(owners and admins create keys under Workspace → API keys). A key acts as the person "
+        "(owners and admins create keys on the portal's API keys page). A key acts as the person "
         "who created it, with their current role, in the key's one workspace. Signed-in people "
         "may also use their session (unsafe methods need the `X-CSRFToken` header); they choose "
         "the workspace with the `workspace` query parameter or the `X-Workspace` header (its "
-        "public id, `ws_...`), and otherwise act in their first workspace by name.\n\n"
+        "id, `ws_...`, shown on the portal's Workspace page), and otherwise act in their first workspace by name.\n\n"
         '**Errors** always have the shape `{"error": {"code", "message", "fields"?, '
         '"retry_after"?}}`.\n\n'
         "**Idempotency.** `POST /api/v1/domains/` accepts an `Idempotency-Key` header: a repeat "

@@ -1,4 +1,4 @@
-"""The workspace pages: the switcher, and the API keys page (owners and admins create and revoke keys; members see the list)."""
+"""The workspace pages: the switcher, the workspace page, and the API keys page (owners and admins create and revoke keys; members see the list)."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from workspaces.models import ApiKey
 from workspaces.roles import NotAllowed, can_manage, membership_of
-from workspaces.selectors import api_keys_for
+from workspaces.selectors import api_keys_for, members_of
 from workspaces.services import api_key_create, api_key_revoke
 from workspaces.session import current_workspace, switch_workspace
 
@@ -34,6 +34,15 @@ def _context(request: HttpRequest) -> dict:
         "can_manage": can_manage(membership_of(user=request.user, workspace=workspace)),
         "keys": api_keys_for(workspace=workspace),
     }
+
+
+@login_required
+@require_http_methods(["GET"])
+def workspace_detail(request: HttpRequest) -> HttpResponse:
+    """The current workspace: its name, its id (`ws_…`, what the API's X-Workspace header takes), members and roles."""
+    context = _context(request)
+    context["members"] = members_of(workspace=context["workspace"])
+    return render(request, "workspaces/detail.html", context)
 
 
 def _refused(request: HttpRequest, context: dict, refusal: NotAllowed) -> HttpResponse:

@@ -40,3 +40,19 @@ def test_alice_creates_a_key_copies_it_reloads_and_revokes_it_after_confirming(p
     expect(page.get_by_role("status")).to_contain_text("Revoked “Deploy script”")
     with portal.lock:
         assert ApiKey.objects.get().revoked_at is not None
+
+
+def test_the_workspace_page_shows_its_id_to_copy_and_its_members(portal, alice, bob, acme):
+    page = portal.page(alice)
+    page.goto("/")
+    page.get_by_role("link", name="Workspace", exact=True).click()
+    expect(page.get_by_role("heading", name=acme.name, exact=True)).to_be_visible()
+    expect(page.locator("#workspace-id")).to_have_text(acme.public_id)
+    members = page.locator("table.members-table tbody tr")
+    expect(members).to_have_count(2)
+    expect(members.first).to_contain_text("alice")
+    expect(members.first).to_contain_text("Owner")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name=f"Copy workspace id {acme.public_id}").click()
+    assert page.evaluate("navigator.clipboard.readText()") == acme.public_id
+    portal.shoot(page, "workspace")

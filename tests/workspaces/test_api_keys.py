@@ -139,3 +139,20 @@ class TestPage:
     def test_signed_out_people_are_sent_to_sign_in(self, client, db):
         response = client.get(PAGE)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+class TestWorkspacePage:
+    def test_it_shows_the_name_the_ws_id_and_the_members_with_their_roles(self, client, alice, bob, acme):
+        client.force_login(bob)
+        page = client.get("/workspace/about/").content.decode()
+        assert acme.name in page and acme.public_id in page and acme.public_id.startswith("ws_")
+        assert f'data-copy="{acme.public_id}"' in page
+        assert "alice" in page and "Owner" in page and "bob" in page and "Member" in page
+        assert 'href="/workspace/about/" aria-current="page">Workspace</a>' in page
+
+    def test_the_api_docs_use_the_menus_words(self, client):
+        from django.conf import settings
+
+        description = settings.SPECTACULAR_SETTINGS["DESCRIPTION"]
+        assert "Workspace → API keys" not in description
+        assert "API keys page" in description and "Workspace page" in description
