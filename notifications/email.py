@@ -63,6 +63,7 @@ def email_event_send(*, event_id) -> int:
         "grace_until": data.get("grace_until"),
         "problem": (data.get("certificate") or {}).get("problem"),
         "link": link,
+        "settings_link": settings.PORTAL_URL + reverse("notifications:email_settings"),
     }
     subject = SUBJECTS[kind].format(host=host)
     text = render_to_string("notifications/email/domain_changed.txt", context)

@@ -4,4 +4,8 @@ from notifications import views
 
 app_name = "notifications"
 
-urlpatterns = [path("email/", views.email_settings, name="email_settings")]
+urlpatterns = [
+    path("email/", views.email_settings, name="email_settings"),
+    path("webhooks/", views.webhooks_page, name="webhooks"),
+    path("webhooks/<uuid:endpoint_id>/", views.webhook_detail, name="webhook_detail"),
+]

@@ -40,6 +40,7 @@ def test_owners_and_admins_get_a_plain_and_html_mail_when_a_domain_goes_live_mem
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert f"{HOST} is live" in text and "Acme Photo" in text
+    assert "http://127.0.0.1:8000/notifications/email/" in text
     assert f"/domains/{domain.pk}/" in text and f'href="http://127.0.0.1:8000/domains/{domain.pk}/"' in html
 
 
