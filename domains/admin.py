@@ -76,9 +76,18 @@ class DomainEventInline(ReadOnlyInline):
 
 class SuspendForm(forms.Form):
     reason = forms.CharField(
+        label="Internal note",
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Recorded in each domain's history; the tenant sees that support suspended it.",
+        help_text="For staff only: recorded in each domain's history and the block; the tenant never sees it.",
+    )
+    tenant_message = forms.CharField(
+        label="Message to the tenant",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Optional; shown on the tenant's domain page. Empty shows a neutral default asking them "
+        "to contact support.",
     )
 
 
@@ -321,8 +330,15 @@ class DomainAdmin(ReadOnlyAdmin):
     def suspend(self, request, queryset):
         form = SuspendForm(request.POST if "confirm" in request.POST else None)
         if "confirm" in request.POST and form.is_valid():
-            reason = form.cleaned_data["reason"]
-            _run(self, request, queryset, "Suspended", services.domain_suspend, reason=reason)
+            _run(
+                self,
+                request,
+                queryset,
+                "Suspended",
+                services.domain_suspend,
+                reason=form.cleaned_data["reason"],
+                tenant_message=form.cleaned_data["tenant_message"],
+            )
             return None
         context = {
             **self.admin_site.each_context(request),

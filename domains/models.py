@@ -68,6 +68,11 @@ class Domain(models.Model):
     pending_since = models.DateTimeField(null=True, blank=True, help_text="Start of the current wait for DNS proof.")
     verified_at = models.DateTimeField(null=True, blank=True)
     grace_until = models.DateTimeField(null=True, blank=True)
+    suspension_message = models.TextField(
+        blank=True,
+        help_text="What the tenant reads about a suspension; empty shows a neutral default. "
+        "Support's internal note is the suspension event's reason, never shown to the tenant.",
+    )
 
     # The hostname's edge version (Hostname.edge_version) when this domain last changed what the
     # edge holds; 0 while the edge never heard of it.

@@ -38,7 +38,7 @@ STATUS_TEXT = {
     DomainStatus.ACTIVE: "Live: DNS is set up correctly and this domain serves your workspace.",
     DomainStatus.MISCONFIGURED: "DNS changed: the record is no longer correct. The domain keeps serving for a grace period; fix the record below to keep it live.",
     DomainStatus.FAILED: "Stopped: no correct record was found in time. Fix the DNS record shown below, then press Retry.",
-    DomainStatus.SUSPENDED: "Suspended by VE.AI support. Contact support to bring it back.",
+    DomainStatus.SUSPENDED: "Suspended by VE.AI support.",
 }
 
 EDGE_TEXT = {
@@ -114,6 +114,15 @@ def dns_records(domain: Domain, *, apex_addresses: tuple[str, ...] | list[str] =
         kind = "AAAA" if ":" in address else "A"
         records.append(Record(kind, domain.hostname, "@", zone, address, "Sends visitors to VE.AI."))
     return records
+
+
+# What the tenant reads about a suspension when support wrote no message of its own.
+SUSPENSION_DEFAULT_MESSAGE = "Please contact support to find out more and to bring it back."
+
+
+def suspension_text(domain: Domain) -> str:
+    """The tenant's words about a suspension: support's message to them, or a neutral default (never the internal note)."""
+    return f"Suspended by VE.AI support. {domain.suspension_message.strip() or SUSPENSION_DEFAULT_MESSAGE}"
 
 
 def while_status_tag(status: str) -> str:
@@ -290,6 +299,8 @@ def describe_event(event: DomainEvent) -> str:
         return f"Deleted by {who}"
     change = f"{event.from_status.capitalize()} → {event.to_status.capitalize()}"
     reason = f": {event.reason}" if event.reason else ""
+    if event.actor_kind == "staff" and event.to_status == DomainStatus.SUSPENDED:
+        reason = ""  # support's internal note stays with support
     by = f" (by {who})" if event.actor_user or event.actor_kind == "staff" else ""
     return f"{change}{reason}{by}"
 

@@ -128,7 +128,12 @@ def _status_context(request: HttpRequest, domain: Domain) -> dict:
         "https_steps": steps,
         "certificate": presenters.certificate_view(domain, tenant),
         "can_manage": _can_manage(request, domain.workspace),
-        "status_text": presenters.status_text(domain.status, failure_reason=failure_reason, edge_state=edge_state),
+        "status_text": (
+            presenters.suspension_text(domain)
+            if domain.status == DomainStatus.SUSPENDED
+            else presenters.status_text(domain.status, failure_reason=failure_reason, edge_state=edge_state)
+        ),
+        "support_url": settings.SUPPORT_URL,
         "edge_state": edge_state,
         "edge_text": presenters.edge_text(edge_state, domain.status),
         "last_check": presenters.describe_check(last_check),

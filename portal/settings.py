@@ -134,6 +134,8 @@ AXES_COOLOFF_MESSAGE = "Too many failed sign-ins for this account or from this a
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Where the tenant pages send people who need support (a suspended domain links to it).
+SUPPORT_URL = env_str("SUPPORT_URL", "mailto:support@ve.ai")
 # One date format in the web UI and the admin (portal/formats/en/formats.py).
 FORMAT_MODULE_PATH = ["portal.formats"]
 USE_TZ = True

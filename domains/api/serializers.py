@@ -8,7 +8,7 @@ from rest_framework import serializers
 from domains.cdn.states import CertificateStatus
 from domains.edge.states import EdgeSync
 from domains.models import ActorKind, Domain, DomainCheck, DomainEvent, DomainStatus
-from domains.presenters import STEP_LABELS, certificate_view, dns_records
+from domains.presenters import STEP_LABELS, certificate_view, dns_records, suspension_text
 from domains.selectors import domain_cdn_tenant
 
 
@@ -68,10 +68,20 @@ class EventSerializer(serializers.ModelSerializer):
     actor_username = serializers.SerializerMethodField(
         help_text="Who, for a workspace member; null for staff and system."
     )
+    reason = serializers.SerializerMethodField(
+        help_text="Why the status changed; for a suspension, support's message to the workspace."
+    )
 
     class Meta:
         model = DomainEvent
         fields = ["id", "created_at", "from_status", "to_status", "reason", "actor", "actor_username"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_reason(self, event: DomainEvent) -> str:
+        if event.actor_kind == ActorKind.STAFF and event.to_status == DomainStatus.SUSPENDED:
+            # Support's internal note stays with support.
+            return suspension_text(event.domain)
+        return event.reason
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_actor_username(self, event: DomainEvent) -> str | None:

@@ -39,8 +39,11 @@ def _require_staff(user: AbstractBaseUser) -> None:
     require_support_staff(user, permission=STAFF_PERMISSION, action="change domains")
 
 
-def domain_suspend(*, staff_user: AbstractBaseUser, domain: Domain, reason: str) -> Domain:
+def domain_suspend(*, staff_user: AbstractBaseUser, domain: Domain, reason: str, tenant_message: str = "") -> Domain:
     """Stop serving and checking a domain and block its hostname (support staff only, with a reason).
+
+    `reason` is support's internal note (the event's reason, for staff); `tenant_message`
+    is what the tenant reads, a neutral default when empty.
 
     Other workspaces' pending claims on the hostname end failed. A claim that
     never proved the hostname cannot be suspended while another workspace's
@@ -74,6 +77,7 @@ def domain_suspend(*, staff_user: AbstractBaseUser, domain: Domain, reason: str)
             reason=reason.strip(),
             next_check_at=None,
             grace_until=None,
+            suspension_message=tenant_message.strip()[:1000],
         )
         rival_claims_fail(hostname=locked.hostname, keep=locked, reason=BLOCKED_REASON, actor=Actor.staff(staff_user))
     return suspended

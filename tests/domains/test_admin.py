@@ -124,6 +124,22 @@ class TestActions:
         assert staff_event(domain, support).reason == "Phishing report #42"
         assert EdgeOutbox.objects.get(hostname=domain.hostname).state == "gone"
 
+    def test_suspend_keeps_the_internal_note_apart_from_the_message_to_the_tenant(self, as_support, support, acme):
+        domain = DomainFactory(workspace=acme, status=DomainStatus.ACTIVE)
+        page = act(as_support, "suspend", domain).content.decode()
+        assert "Internal note" in page and "Message to the tenant" in page
+        act(
+            as_support,
+            "suspend",
+            domain,
+            confirm="1",
+            reason="chargeback dispute",
+            tenant_message="Your payment needs attention.",
+        )
+        domain.refresh_from_db()
+        assert domain.suspension_message == "Your payment needs attention."
+        assert staff_event(domain, support).reason == "chargeback dispute"
+
     def test_unsuspend_and_retry_go_back_to_pending(self, as_support, support, acme):
         suspended = DomainFactory(workspace=acme, status=DomainStatus.SUSPENDED)
         failed = DomainFactory(workspace=acme, status=DomainStatus.FAILED)

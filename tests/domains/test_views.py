@@ -748,3 +748,29 @@ class TestPeoplesForms:
         assert "fotos.bücher.de (fotos.xn--bcher-kva.de)" in page
         positions = [page.index(name) for name in ("alpha.client", "fotos.bücher.de", "zeta.client")]
         assert positions == sorted(positions)
+
+
+class TestSuspensionWords:
+    def test_the_tenant_reads_a_neutral_default_a_support_link_and_never_the_internal_note(
+        self, alice, gallery, support, settings
+    ):
+        settings.SUPPORT_URL = "https://help.ve.ai/contact"
+        Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.ACTIVE)
+        services.domain_suspend(staff_user=support, domain=gallery, reason="chargeback dispute")
+        response = signed_in(alice).get(detail_url(gallery))
+        page = text(response)
+        assert "chargeback" not in page
+        assert "Suspended by VE.AI support. Please contact support to find out more" in page
+        assert 'href="https://help.ve.ai/contact"' in html(response)
+
+    def test_support_s_message_to_the_tenant_is_shown_instead_of_the_default(self, alice, gallery, support):
+        Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.ACTIVE)
+        services.domain_suspend(
+            staff_user=support,
+            domain=gallery,
+            reason="chargeback dispute",
+            tenant_message="Your payment needs attention.",
+        )
+        page = text(signed_in(alice).get(detail_url(gallery)))
+        assert "Suspended by VE.AI support. Your payment needs attention." in page
+        assert "chargeback" not in page

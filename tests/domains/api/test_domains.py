@@ -184,6 +184,16 @@ class TestCreate:
         assert error["code"] == "hostname_blocked"
         assert "blocked by VE.AI support" in error["message"] and "phishing" not in error["message"]
 
+    def test_a_suspensions_internal_note_never_reaches_the_tenant(self, as_alice, acme, support):
+        from domains import services
+
+        domain = DomainFactory(workspace=acme, hostname="gallery.client-domain.com", status=DomainStatus.ACTIVE)
+        services.domain_suspend(staff_user=support, domain=domain, reason="chargeback dispute")
+        events = as_alice.get(f"{detail_url(domain)}events/")
+        assert events.status_code == 200
+        assert "Suspended by VE.AI support." in events.content.decode()
+        assert "chargeback" not in events.content.decode() + as_alice.get(detail_url(domain)).content.decode()
+
     def test_the_workspace_limit_is_a_conflict(self, as_alice, acme, settings):
         settings.MAX_DOMAINS_PER_WORKSPACE = 1
         DomainFactory(workspace=acme)
