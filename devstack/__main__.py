@@ -19,6 +19,9 @@ TRY_IT = """
        curl -H 'Host: gallery.client-domain.com' http://127.0.0.1:{edge}/
      and over HTTPS, once its certificate is issued (pebble, the local ACME CA; trust {ca_file}):
        curl --cacert {ca_file} https://gallery.client-domain.com:{edge_tls}/ --resolve gallery.client-domain.com:{edge_tls}:127.0.0.1
+  6. …and your integration heard about it: add http://127.0.0.1:{receiver}/hooks under Webhooks (before step 4),
+     then see http://127.0.0.1:{receiver}/ (the demo receiver verifies each signature)
+  Mail (alice's "is live" e-mail): http://127.0.0.1:{mailbox}/  (kept under var/mail/)
   Admin (support staff): http://127.0.0.1:{web}/admin/  as support / ve-demo-2026
   API docs:              http://127.0.0.1:{web}/api/docs/
   Health:                http://127.0.0.1:{web}/healthz
@@ -44,6 +47,8 @@ def main() -> None:
             edge=stack.ports.edge,
             edge_tls=stack.ports.edge_tls,
             cloudfront=stack.ports.cloudfront,
+            receiver=stack.ports.receiver,
+            mailbox=stack.ports.mailbox,
             ca_file=_shown(stack.edge_ca_file),
             devdns_add=f"{devdns_add} <target from the page>",
         ),

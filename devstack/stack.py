@@ -43,6 +43,9 @@ class Ports:
     cloudfront: int = 8082  # the stand-in's CloudFront API
     pebble: int = 14000  # the ACME test CA's directory
     pebble_management: int = 15000
+    smtp: int = 1025  # the local mailbox (devstack.mailbox)
+    mailbox: int = 8025  # its page
+    receiver: int = 8026  # the demo webhook receiver
 
     @classmethod
     def from_environment(cls) -> Ports:
@@ -125,6 +128,14 @@ class Stack:
             or ("true" if EDGE_REQUIRE_TENANT else "false"),
             # Apex domains point their A record at the local edge, as they would at the connection group's IPs.
             "EDGE_APEX_ADDRESSES": "127.0.0.1",
+            # Mail goes to the local mailbox; webhooks may reach the demo receiver on loopback.
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(p.smtp),
+            "PORTAL_URL": f"http://127.0.0.1:{p.web}",
+            "WEBHOOK_ALLOW_LOOPBACK": "true",
+            "VE_SMTP_PORT": str(p.smtp),
+            "VE_MAILBOX_PORT": str(p.mailbox),
+            "VE_RECEIVER_PORT": str(p.receiver),
         }
         env.update(self.extra_env)
         return env
