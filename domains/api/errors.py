@@ -57,7 +57,10 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, InvalidTransition):
         return Conflict(str(exc), code="invalid_transition")
     if isinstance(exc, CheckRateLimited):
-        return exceptions.Throttled(wait=exc.retry_after_seconds, detail=str(exc))
+        # Our sentence already says when: no DRF "Expected available in N seconds." after it.
+        throttled = exceptions.Throttled(detail=str(exc))
+        throttled.wait = exc.retry_after_seconds
+        return throttled
     if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, met when DRF reads the body
         return RequestTooLarge()
     return exc
@@ -105,6 +108,9 @@ def exception_handler(exc: Exception, context: dict):
         body = {"code": _code(exc), "message": str(detail)}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             body["retry_after"] = int(exc.wait + 0.999)
+            if body["message"].startswith(str(exceptions.Throttled.default_detail)):
+                # DRF's two sentences ("Request was throttled. Expected available in N seconds.") as one.
+                body["message"] = f"Too many requests; try again in {body['retry_after']} s."
     response.data = {"error": body}
     return response
 

@@ -315,6 +315,7 @@ class TestDetailAndWrites:
         error = error_of(again)
         assert error["code"] == "rate_limited" and error["retry_after"] >= 1
         assert int(again.headers["Retry-After"]) == error["retry_after"]
+        assert error["message"] == f"This domain was checked a moment ago; try again in {error['retry_after']} s."
 
     def test_events_and_checks_are_newest_first(self, as_alice, acme, alice):
         domain = DomainFactory(workspace=acme)
@@ -438,6 +439,7 @@ class TestThrottling:
         error = error_of(response)
         assert error["code"] == "rate_limited" and 0 < error["retry_after"] <= 60
         assert 0 < int(response.headers["Retry-After"]) <= 60
+        assert error["message"] == f"Too many requests; try again in {error['retry_after']} s."
         assert as_charlie.get(URL).status_code == 200
 
     def test_writes_have_a_tighter_bucket(self, as_alice, settings):
