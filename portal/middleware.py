@@ -10,6 +10,7 @@ so they are refused here, in one place, as a 400 (the API's JSON error under
 refuses NUL itself.
 """
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 from django.http.request import HttpHeaders
@@ -64,3 +65,35 @@ class RefuseNulBytesMiddleware:
         if where := nul_byte_in(request):
             raise UnreadableRequest(where)
         return self.get_response(request)
+
+
+# Django's yellow DEBUG pages (technical_404.html, technical_500.html) carry this tag.
+DEBUG_PAGE_MARK = b'<meta name="robots" content="NONE,NOARCHIVE">'
+
+
+class SiteErrorPagesMiddleware:
+    """The site's own 404 and 500 pages even with DEBUG on, as the local stack runs.
+
+    With DEBUG, Django answers an unknown path or an unexpected error with its
+    debug page (the URL list, settings, a traceback) rather than the handlers in
+    portal.urls; a person trying the local stack should see what production shows.
+    The error itself is still logged as usual. 403 already uses the site's page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code in (404, 500)
+            and not getattr(response, "streaming", False)
+            and DEBUG_PAGE_MARK in response.content
+        ):
+            from portal import urls
+
+            if response.status_code == 404:
+                return urls.handler404(request, None)
+            return urls.handler500(request)
+        return response

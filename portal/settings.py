@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.logging.RequestIdMiddleware",
+    # The site's own 404 and 500 pages, not Django's debug pages, even with DEBUG on (the local stack).
+    "portal.middleware.SiteErrorPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the request (sessions, auth, the views): a NUL byte is a 400.
     "portal.middleware.RefuseNulBytesMiddleware",

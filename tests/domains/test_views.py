@@ -774,3 +774,36 @@ class TestSuspensionWords:
         page = text(signed_in(alice).get(detail_url(gallery)))
         assert "Suspended by VE.AI support. Your payment needs attention." in page
         assert "chargeback" not in page
+
+
+class TestSiteErrorPages:
+    def test_with_debug_on_a_guessed_url_is_the_sites_404_not_djangos_debug_page(self, charlie, gallery, settings):
+        settings.DEBUG = True
+        client = signed_in(charlie)
+        for url in (detail_url(gallery), "/no-such-page/"):
+            response = client.get(url)
+            assert response.status_code == 404
+            assert "Page not found" in text(response) and "URLconf" not in html(response)
+
+    def test_with_debug_on_an_error_is_the_sites_500_page(self, alice, settings, monkeypatch):
+        from domains import views
+
+        settings.DEBUG = True
+
+        def broken(**kwargs):
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(views.selectors, "domain_list", broken)
+        client = signed_in(alice, raise_request_exception=False)
+        response = client.get("/")
+        assert response.status_code == 500
+        assert "Something went wrong" in text(response) and "Traceback" not in html(response)
+
+    def test_a_refusal_is_the_sites_403_page(self, bob, gallery, settings):
+        settings.DEBUG = True
+        response = signed_in(bob).post(action_url("retry", gallery))
+        assert response.status_code == 403 and "owners and admins" in text(response)
+
+    def test_the_admin_and_the_site_have_a_favicon(self, alice, support):
+        assert 'rel="icon"' in html(signed_in(alice).get("/"))
+        assert 'rel="icon"' in html(signed_in(support).get(reverse("admin:index")))
