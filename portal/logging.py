@@ -68,3 +68,42 @@ class RequestIdMiddleware:
             request_id.reset(token)
         response["X-Request-ID"] = rid
         return response
+
+
+# What a routine task returns when it found nothing to do.
+NOTHING_DONE = ("0", "None", "[]", "{}", "()", "False")
+
+
+class CalmFilter(logging.Filter):
+    """Keep routine no-ops and expected refusals out of the way (a handler filter).
+
+    The beat's periodic tasks (every few seconds: the check dispatcher, the
+    sweeps) being sent, received, and finishing with nothing done are logged at
+    DEBUG, shown only when LOG_LEVEL is DEBUG; a periodic task that did work
+    (or failed) is logged as before. An expected 403 (django.request's
+    "Forbidden") is one line, without a traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "django.request" and getattr(record, "status_code", None) == 403:
+            record.exc_info = None
+            record.exc_text = None
+            return True
+        if self._routine(record):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+    @staticmethod
+    def _routine(record: logging.LogRecord) -> bool:
+        from django.conf import settings
+
+        periodic = {entry["task"] for entry in getattr(settings, "CELERY_BEAT_SCHEDULE", {}).values()}
+        args = record.args
+        if record.name == "celery.beat" and isinstance(args, tuple) and len(args) >= 2:
+            return args[1] in periodic  # "Scheduler: Sending due task <entry> (<task>)"
+        if record.name == "celery.worker.strategy" and isinstance(args, dict):
+            return args.get("name") in periodic  # "Task <name>[<id>] received"
+        if record.name == "celery.app.trace" and isinstance(args, dict):
+            return args.get("name") in periodic and str(args.get("return_value")) in NOTHING_DONE
+        return False

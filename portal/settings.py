@@ -462,8 +462,10 @@ LOGGING = {
     "formatters": {
         "keyvalue": {"()": "portal.logging.KeyValueFormatter"},
     },
+    "filters": {"calm": {"()": "portal.logging.CalmFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "keyvalue"},
+        # Routine no-ops at DEBUG, an expected 403 as one line (portal.logging.CalmFilter).
+        "console": {"class": "logging.StreamHandler", "formatter": "keyvalue", "filters": ["calm"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
