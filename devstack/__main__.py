@@ -3,6 +3,9 @@
 import os
 import shlex
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from devstack.stack import PROCFILE, ROOT, Ports, Stack
@@ -29,6 +32,22 @@ TRY_IT = """
 """
 
 
+READY = "\n  Everything is up: /healthz is green after {seconds:.0f} s. Try it:\n"
+
+
+def announce_when_up(healthz_url: str, text: str, *, started: float, timeout: float = 600.0, step: float = 1.0) -> bool:
+    """Print `text` again, with the time it took, once `healthz_url` answers 200 (the logs have scrolled it away)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(healthz_url, timeout=2):
+                print(READY.format(seconds=time.monotonic() - started) + text, flush=True)
+                return True
+        except (urllib.error.URLError, OSError):
+            time.sleep(step)
+    return False
+
+
 def _shown(path: Path) -> str:
     """A path as a person types it from the checkout: relative when it is inside it."""
     try:
@@ -38,22 +57,24 @@ def _shown(path: Path) -> str:
 
 
 def main() -> None:
+    started = time.monotonic()
     stack = Stack(ports=Ports.from_environment(), var_dir=Path(os.environ.get("VAR_DIR", ROOT / "var")))
     stack.prepare()
     devdns_add = shlex.join([".venv/bin/python", *stack.devdns_args("add", "gallery.client-domain.com", "CNAME")])
-    print(
-        TRY_IT.format(
-            web=stack.ports.web,
-            edge=stack.ports.edge,
-            edge_tls=stack.ports.edge_tls,
-            cloudfront=stack.ports.cloudfront,
-            receiver=stack.ports.receiver,
-            mailbox=stack.ports.mailbox,
-            ca_file=_shown(stack.edge_ca_file),
-            devdns_add=f"{devdns_add} <target from the page>",
-        ),
-        flush=True,
+    try_it = TRY_IT.format(
+        web=stack.ports.web,
+        edge=stack.ports.edge,
+        edge_tls=stack.ports.edge_tls,
+        cloudfront=stack.ports.cloudfront,
+        receiver=stack.ports.receiver,
+        mailbox=stack.ports.mailbox,
+        ca_file=_shown(stack.edge_ca_file),
+        devdns_add=f"{devdns_add} <target from the page>",
     )
+    print(try_it, flush=True)
+    if os.fork() == 0:  # a watcher beside honcho: the block again once everything is up
+        up = announce_when_up(f"http://127.0.0.1:{stack.ports.web}/healthz", try_it, started=started)
+        os._exit(0 if up else 1)
     env = stack.environment()
     os.chdir(ROOT)
     os.execve(sys.executable, [sys.executable, "-m", "honcho", "start", "-f", str(PROCFILE)], env)
