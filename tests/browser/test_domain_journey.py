@@ -204,3 +204,15 @@ def test_eleven_domains_make_a_compact_phone_list_with_each_last_check(portal, a
     member = portal.page(bob, viewport=PHONE)
     member.goto("/")
     expect(member.get_by_text("You can view this workspace's domains; owners and admins make changes.")).to_be_visible()
+
+
+def test_the_dns_table_stays_inside_its_card_at_desktop_width(portal, alice, acme):
+    with portal.lock:
+        domain = services.domain_create(user=alice, workspace=acme, hostname=HOST)
+    page = portal.page(alice)
+    page.goto(f"/domains/{domain.pk}/")
+    card = page.locator("section[aria-labelledby=records-title]").bounding_box()
+    table = page.locator("table.records").bounding_box()
+    assert table["x"] + table["width"] <= card["x"] + card["width"], (table, card)
+    purpose = page.locator("table.records tbody td").first.locator(".block").bounding_box()
+    assert purpose["height"] < 45, "the type column squeezes its purpose into more than two lines"
