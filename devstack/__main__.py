@@ -17,7 +17,8 @@ TRY_IT = """
   2. Add a domain:  gallery.client-domain.com  — its page shows the CNAME target to publish
   3. Publish it on the local DNS:
        {devdns_add}
-  4. Watch the page turn Active (checked every 15 s while pending; or press "Check now")
+  4. Watch the page turn Active within about 10 s while it is open (every 15 s when closed; or press "Check now"),
+     then live over HTTPS about 10-20 s after the record
   5. Request it through the local CloudFront:
        curl -H 'Host: gallery.client-domain.com' http://127.0.0.1:{edge}/
      and over HTTPS, once its certificate is issued (pebble, the local ACME CA; trust {ca_file}):
