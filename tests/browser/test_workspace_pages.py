@@ -55,4 +55,7 @@ def test_the_workspace_page_shows_its_id_to_copy_and_its_members(portal, alice, 
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.get_by_role("button", name=f"Copy workspace id {acme.public_id}").click()
     assert page.evaluate("navigator.clipboard.readText()") == acme.public_id
+    page.set_viewport_size({"width": 375, "height": 812})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, "the phone page scrolls sideways"
+    page.set_viewport_size({"width": 1280, "height": 900})
     portal.shoot(page, "workspace")
