@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 from django.http.request import HttpHeaders
+from django.urls import get_resolver
 
 NUL = "\x00"
 NUL_REFUSED = "NUL bytes are not allowed."
@@ -91,9 +92,7 @@ class SiteErrorPagesMiddleware:
             and not getattr(response, "streaming", False)
             and DEBUG_PAGE_MARK in response.content
         ):
-            from portal import urls
-
-            if response.status_code == 404:
-                return urls.handler404(request, None)
-            return urls.handler500(request)
+            # The ROOT_URLCONF's handlers, found through the resolver as Django finds them.
+            handler = get_resolver().resolve_error_handler(response.status_code)
+            return handler(request, None) if response.status_code == 404 else handler(request)
         return response
