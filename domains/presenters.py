@@ -120,9 +120,14 @@ def dns_records(domain: Domain, *, apex_addresses: tuple[str, ...] | list[str] =
 SUSPENSION_DEFAULT_MESSAGE = "Please contact support to find out more and to bring it back."
 
 
+def suspension_message(domain: Domain) -> str:
+    """Support's message to the tenant about a suspension, or a neutral default (never the internal note)."""
+    return domain.suspension_message.strip() or SUSPENSION_DEFAULT_MESSAGE
+
+
 def suspension_text(domain: Domain) -> str:
-    """The tenant's words about a suspension: support's message to them, or a neutral default (never the internal note)."""
-    return f"Suspended by VE.AI support. {domain.suspension_message.strip() or SUSPENSION_DEFAULT_MESSAGE}"
+    """The tenant's words about a suspension, as the domain page and the API's events say them."""
+    return f"Suspended by VE.AI support. {suspension_message(domain)}"
 
 
 def while_status_tag(status: str) -> str:

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from domains.models import DomainEvent
+from domains.presenters import suspension_message
 from notifications.models import EmailPreference, Event, WebhookEndpoint
 from workspaces.models import Membership
 from workspaces.roles import can_manage
@@ -52,8 +53,16 @@ def email_event_send(*, event_id) -> int:
     host = data.get("display_hostname") or event.hostname
     reason = ""
     if event.domain_id:
-        last = DomainEvent.objects.filter(domain_id=event.domain_id).order_by("-created_at", "-id").first()
-        reason = last.reason if last is not None else ""
+        last = (
+            DomainEvent.objects.filter(domain_id=event.domain_id)
+            .select_related("domain")
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if last is not None:
+            # A suspension's reason is support's internal note: the tenant gets support's message instead.
+            reason = suspension_message(last.domain) if kind == "domain.suspended" else last.reason
+            reason = reason.rstrip(".")  # the templates end the sentence
     link = settings.PORTAL_URL + reverse("domains:detail", args=[data.get("id")]) if data.get("id") else ""
     context = {
         "kind": kind,

@@ -4,6 +4,7 @@ import pytest
 
 from domains.models import DomainStatus
 from domains.services.lifecycle import SYSTEM, domain_create, domain_transition
+from domains.services.staff import domain_suspend
 from notifications.models import EmailPreference, Event
 from notifications.tasks import email_event
 from tests.factories import MembershipFactory, UserFactory
@@ -53,6 +54,25 @@ def test_a_failure_says_why_and_what_to_do(smtp_server, alice, acme):
     ((_, message),) = smtp_server.messages
     text = message.get_body(("plain",)).get_content()
     assert "No record after 7 days." in text and "Retry" in text
+
+
+def test_a_suspension_mail_carries_supports_message_never_the_internal_note(smtp_server, alice, acme, support):
+    domain = domain_create(user=alice, workspace=acme, hostname=HOST)
+    domain_transition(domain=domain, to_status=DomainStatus.ACTIVE, actor=SYSTEM, reason="verified")
+    domain_suspend(
+        staff_user=support,
+        domain=domain,
+        reason="chargeback dispute, ticket 4411",
+        tenant_message="Your account needs attention; please write to billing.",
+    )
+
+    send("domain.suspended")
+
+    ((_, message),) = smtp_server.messages
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Your account needs attention; please write to billing." in text
+    assert "chargeback" not in text and "chargeback" not in html
 
 
 def test_alice_can_turn_them_off(smtp_server, alice, acme):
