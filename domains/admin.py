@@ -104,6 +104,22 @@ def _run(modeladmin, request, queryset, verb: str, service, **arguments) -> None
         modeladmin.message_user(request, f"{verb} {done} domain{'s' if done != 1 else ''}.", messages.SUCCESS)
 
 
+def _action_form(modeladmin, request, template: str, *, title: str, verb: str, form, **selection) -> TemplateResponse:
+    """The page an action shows to ask for its form before it runs (templates/admin/domains/action_form.html)."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "verb": verb,
+        "action": request.POST.get("action", ""),
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        **selection,
+    }
+    return TemplateResponse(request, f"admin/domains/{template}", context)
+
+
 def _staff_action(service, verb: str, description: str):
     """An admin action that calls a staff service on each selected domain."""
 
@@ -340,16 +356,9 @@ class DomainAdmin(ReadOnlyAdmin):
                 tenant_message=form.cleaned_data["tenant_message"],
             )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Suspend domains",
-            "opts": self.model._meta,
-            "domains": queryset,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/domains/suspend.html", context)
+        return _action_form(
+            self, request, "suspend.html", title="Suspend domains", verb="Suspend", form=form, domains=queryset
+        )
 
 
 class BlockInForceFilter(admin.SimpleListFilter):
@@ -419,16 +428,9 @@ class HostnameBlockAdmin(ReadOnlyAdmin):
             if done:
                 self.message_user(request, f"Lifted {done} block{'s' if done != 1 else ''}.", messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Lift blocks",
-            "opts": self.model._meta,
-            "blocks": queryset,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/domains/lift_block.html", context)
+        return _action_form(
+            self, request, "lift_block.html", title="Lift blocks", verb="Lift", form=form, blocks=queryset
+        )
 
 
 class UndeliveredFilter(admin.SimpleListFilter):

@@ -23,28 +23,23 @@ def webhook_sweep() -> None:
     webhooks.deliveries_due()
 
 
-@shared_task(
-    name="notifications.email_event",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=None,
-)
+# Mail waits out an SMTP outage: retried with back-off (5 s up to 10 min) for as long as it takes.
+MAIL_TASK_OPTIONS = {
+    "ignore_result": True,
+    "acks_late": True,
+    "autoretry_for": (OSError, smtplib.SMTPException),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "max_retries": None,
+}
+
+
+@shared_task(name="notifications.email_event", **MAIL_TASK_OPTIONS)
 def email_event(event_id: str) -> None:
     """The e-mail an event calls for; an SMTP server that is down makes it retry with back-off."""
     email.email_event_send(event_id=event_id)
 
 
-@shared_task(
-    name="notifications.email_endpoint_disabled",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=None,
-)
+@shared_task(name="notifications.email_endpoint_disabled", **MAIL_TASK_OPTIONS)
 def email_endpoint_disabled(endpoint_id: str) -> None:
     email.endpoint_disabled_send(endpoint_id=endpoint_id)
