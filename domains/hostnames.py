@@ -176,8 +176,31 @@ def is_apex(hostname: str) -> bool:
 
 
 def to_unicode(hostname: str) -> str:
-    """The form a person reads (`bücher.de` for `xn--bcher-kva.de`)."""
+    """The form a person reads (`bücher.de` for `xn--bcher-kva.de`).
+
+    A name IDNA refuses as a whole (a record name such as
+    `_ve-verify.xn--bcher-kva.de`) still has its punycode labels decoded.
+    """
     try:
         return idna.decode(hostname)
     except (idna.IDNAError, UnicodeError):
-        return hostname
+        return ".".join(_label_to_unicode(label) for label in hostname.split("."))
+
+
+def _label_to_unicode(label: str) -> str:
+    if not label.lower().startswith("xn--"):
+        return label
+    try:
+        return idna.ulabel(label)
+    except (idna.IDNAError, UnicodeError):
+        return label
+
+
+def to_unicode_with_ascii(hostname: str) -> str:
+    """The Unicode form, then the ASCII form DNS uses when they differ: `bücher.de (xn--bcher-kva.de)`.
+
+    For where the ASCII form helps as a secondary detail (the admin, the first
+    mention of a name in a DNS check's message); elsewhere use `to_unicode`.
+    """
+    shown = to_unicode(hostname)
+    return shown if shown == hostname else f"{shown} ({hostname})"

@@ -18,6 +18,11 @@ answered is cut before it is stored or shown: at most MAX_RECORD_CHARS per
 record, MAX_RECORDS_PER_HOP per question and MAX_RECORDS_PER_CHECK in all.
 Addresses a resolver (not the tenant's own name server) answered are shown
 only when public.
+
+Messages are for people: names are in their Unicode form, the checked
+hostname's first mention followed by its ASCII form (`bücher.de
+(xn--bcher-kva.de)`), while a record to publish keeps the ASCII name DNS
+needs. The result's hostname, expectations and hops stay ASCII.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from domains.dns.lookup import (
     public_suffixes,
 )
 from domains.dns.result import CheckRequest, CheckResult, Hop, Outcome
+from domains.hostnames import to_unicode, to_unicode_with_ascii
 
 MAX_CNAME_HOPS = 8
 VERIFY_LABEL = "_ve-verify"
@@ -62,6 +68,16 @@ NON_PUBLIC_ADDRESS = "(a non-public address)"
 
 def _text(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True).lower()
+
+
+def _said(name: dns.name.Name) -> str:
+    """A name as a message says it: the Unicode form people read."""
+    return to_unicode(_text(name))
+
+
+def _introduced(name: dns.name.Name) -> str:
+    """The checked hostname's first mention in a message: Unicode, then its ASCII form if that differs."""
+    return to_unicode_with_ascii(_text(name))
 
 
 def _cut(text: str, limit: int) -> str:
@@ -271,32 +287,32 @@ class DomainChecker:
         while True:
             current = chain[-1]
             if current == target:
-                return Outcome.VERIFIED, f"{_text(host)} points to {_text(target)}."
+                return Outcome.VERIFIED, f"{_introduced(host)} points to {_text(target)}."
             if current == self._shared_target:
                 return self._check_token(request, host, verify_name, run, via_shared=True)
             if current.is_subdomain(self._shared_target):
                 return Outcome.WRONG_TARGET, (
-                    f"{_text(host)} points to {_text(current)}, which is not this domain's "
+                    f"{_introduced(host)} points to {_text(current)}, which is not this domain's "
                     f"target; it must point to {_text(target)}."
                 )
             if len(chain) > MAX_CNAME_HOPS:
                 return Outcome.WRONG_TARGET, (
-                    f"{_text(host)} has a chain of more than {MAX_CNAME_HOPS} CNAME records; "
+                    f"{_introduced(host)} has a chain of more than {MAX_CNAME_HOPS} CNAME records; "
                     f"point it directly to {_text(target)}."
                 )
             if current != host and not _is_public_name(current):
                 # Only a resolver could answer about it, from a zone the internet does not see.
                 return Outcome.WRONG_TARGET, (
-                    f"{_text(host)} points to {_cut(_text(current), 80)}, which is not a public DNS name; "
+                    f"{_introduced(host)} points to {_cut(_said(current), 80)}, which is not a public DNS name; "
                     f"it must point to {_text(target)}."
                 )
             answer = self._query(current, dns.rdatatype.CNAME, run)
             if answer.status == "answer":
                 following = answer.rdatas[0].target
                 if following in chain:
-                    loop = " → ".join(_text(n) for n in (*chain[chain.index(following) :], following))
+                    loop = " → ".join(_said(n) for n in (*chain[chain.index(following) :], following))
                     return Outcome.WRONG_TARGET, (
-                        f"{_text(host)} has a CNAME loop ({loop}); it must point to {_text(target)}."
+                        f"{_introduced(host)} has a CNAME loop ({loop}); it must point to {_text(target)}."
                     )
                 chain.append(following)
                 continue
@@ -304,7 +320,7 @@ class DomainChecker:
                 return Outcome.WRONG_TARGET, self._wrong_chain_message(chain, target)
             if answer.status == "nxdomain":
                 return Outcome.MISSING, (
-                    f"{_text(host)} does not exist in DNS yet; add a CNAME record pointing to {_text(target)}."
+                    f"{_introduced(host)} does not exist in DNS yet; add a CNAME record pointing to {_text(target)}."
                 )
             return self._no_cname_at_host(host, target, run)
 
@@ -318,15 +334,15 @@ class DomainChecker:
         ]
         if addresses:
             return Outcome.WRONG_TARGET, (
-                f"{_text(host)} has address records ({_quoted(addresses)}) instead of a CNAME; "
+                f"{_introduced(host)} has address records ({_quoted(addresses)}) instead of a CNAME; "
                 f"replace them with a CNAME record pointing to {_text(target)}."
             )
-        return Outcome.MISSING, (f"{_text(host)} has no CNAME record; add one pointing to {_text(target)}.")
+        return Outcome.MISSING, (f"{_introduced(host)} has no CNAME record; add one pointing to {_text(target)}.")
 
     def _wrong_chain_message(self, chain: list[dns.name.Name], target: dns.name.Name) -> str:
         host, first, end = chain[0], chain[1], chain[-1]
-        via = "" if first == end else f", which leads to {_text(end)}"
-        return f"{_text(host)} has a CNAME to {_text(first)}{via}; it must point to {_text(target)}."
+        via = "" if first == end else f", which leads to {_said(end)}"
+        return f"{_introduced(host)} has a CNAME to {_said(first)}{via}; it must point to {_text(target)}."
 
     def _check_token(
         self,
@@ -344,17 +360,17 @@ class DomainChecker:
             reason = f"points to {self.config.cname_zone} and " if via_shared else ""
             return (
                 Outcome.VERIFIED,
-                f"{_text(host)} {reason}has the verification TXT record.",
+                f"{_introduced(host)} {reason}has the verification TXT record.",
             )
         has = f"has TXT {_quoted(values, quote=True)} but not" if values else "has no TXT record with"
         if via_shared:
             return Outcome.TOKEN_MISSING, (
-                f"{_text(host)} points to the shared {self.config.cname_zone}, and {_text(verify_name)} "
+                f"{_introduced(host)} points to the shared {self.config.cname_zone}, and {_said(verify_name)} "
                 f"{has} the token {request.token}; add that TXT record, or point the CNAME to "
                 f"{request.token}.{self.config.cname_zone} instead."
             )
         return Outcome.TOKEN_MISSING, (
-            f"{_text(verify_name)} {has} the token {request.token}; add a TXT record "
+            f"{_said(verify_name)} {has} the token {request.token}; add a TXT record "
             f"{_text(verify_name)} with the value {request.token}."
         )
 
@@ -374,17 +390,17 @@ class DomainChecker:
         allowed = ", ".join(self.config.edge_apex_addresses)
         if not found:
             address_outcome = Outcome.MISSING
-            address_problem = f"{_text(host)} has no A record; add A/AAAA records for {allowed}"
+            address_problem = f"{_introduced(host)} has no A record; add A/AAAA records for {allowed}"
         elif foreign := [_record_text(r, answer) for a, answer, r in found if a not in self._edge_addresses]:
             address_outcome = Outcome.WRONG_TARGET
             address_problem = (
-                f"{_text(host)} has address records ({_quoted(foreign)}) that are not VE.AI's; "
+                f"{_introduced(host)} has address records ({_quoted(foreign)}) that are not VE.AI's; "
                 f"they must be among {allowed}"
             )
         else:
             if token_outcome is Outcome.VERIFIED:
                 return Outcome.VERIFIED, (
-                    f"{_text(host)} has the verification TXT record and points to VE.AI's addresses."
+                    f"{_introduced(host)} has the verification TXT record and points to VE.AI's addresses."
                 )
             return token_outcome, token_message
 
@@ -429,13 +445,13 @@ class DomainChecker:
         reasons = _cut(_reasons(failure), MAX_ERROR_CHARS)
         if isinstance(failure, DeadlineExceeded):
             return (
-                f"The check of {_text(host)} did not finish within {failure.seconds:g} s: DNS was too slow "
-                f"to answer about {_text(failure.name)} ({reasons}); nothing about {_text(host)} changes, "
+                f"The check of {_introduced(host)} did not finish within {failure.seconds:g} s: DNS was too slow "
+                f"to answer about {_said(failure.name)} ({reasons}); nothing about {_said(host)} changes, "
                 "and it will be checked again shortly."
             )
         return (
-            f"DNS did not answer about {_text(failure.name)} ({reasons}); nothing about "
-            f"{_text(host)} changes, and it will be checked again shortly."
+            f"DNS did not answer about {_said(failure.name)} ({reasons}); nothing about "
+            f"{_introduced(host)} changes, and it will be checked again shortly."
         )
 
 

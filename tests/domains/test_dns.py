@@ -94,6 +94,34 @@ def test_a_cname_to_another_host_is_a_wrong_target_that_says_where_to_point(dns_
     assert result.message == f"gallery.acme.com has a CNAME to acme.pixieset.com; it must point to {TARGET}."
 
 
+def test_an_idn_hostnames_message_reads_in_unicode_with_its_ascii_form_once(dns_server, checker):
+    dns_server.add("fotos.xn--bcher-kva.de", "CNAME", "galerie.xn--mnchen-3ya.de")
+    dns_server.add("galerie.xn--mnchen-3ya.de", "A", "203.0.113.7")
+
+    result = check(checker, "fotos.xn--bcher-kva.de")
+
+    assert result.outcome is Outcome.WRONG_TARGET
+    assert result.message == (
+        f"fotos.bücher.de (fotos.xn--bcher-kva.de) has a CNAME to galerie.münchen.de; it must point to {TARGET}."
+    )
+    # What is stored about DNS itself keeps the ASCII names DNS uses.
+    assert result.hostname == "fotos.xn--bcher-kva.de"
+    assert [hop.name for hop in result.hops] == ["fotos.xn--bcher-kva.de", "galerie.xn--mnchen-3ya.de"]
+    assert result.expected["cname"]["name"] == "fotos.xn--bcher-kva.de"
+
+
+def test_an_idn_apex_names_the_txt_record_to_publish_in_ascii(dns_server, checker):
+    dns_server.add("xn--bcher-kva.de", "A", "198.51.100.10")
+
+    result = check(checker, "xn--bcher-kva.de", is_apex=True)
+
+    assert result.outcome is Outcome.TOKEN_MISSING
+    assert result.message == (
+        "_ve-verify.bücher.de has no TXT record with the token k3x9abc; "
+        "add a TXT record _ve-verify.xn--bcher-kva.de with the value k3x9abc."
+    )
+
+
 def test_a_cname_to_another_domains_target_is_a_wrong_target(dns_server, checker):
     dns_server.add("gallery.client.com", "CNAME", "someoneelse.domain.ve.ai")
 

@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domains.hostnames import InvalidHostname, is_apex, normalize_hostname, registrable_domain, to_unicode
+from domains.hostnames import (
+    InvalidHostname,
+    is_apex,
+    normalize_hostname,
+    registrable_domain,
+    to_unicode,
+    to_unicode_with_ascii,
+)
 from edge_function.hostnames import normalise_host
 
 PLATFORM = ["ve.ai", "domain.ve.ai"]
@@ -141,6 +148,16 @@ def test_it_tells_an_apex_from_a_subdomain(hostname, apex, registrable):
 
 def test_the_display_form_is_unicode():
     assert to_unicode("xn--bcher-kva.de") == "bücher.de"
+
+
+def test_a_record_name_idna_refuses_as_a_whole_still_shows_its_labels_in_unicode():
+    assert to_unicode("_ve-verify.xn--bcher-kva.de") == "_ve-verify.bücher.de"
+    assert to_unicode("xn--zz-bad.de") == "xn--zz-bad.de"  # not real punycode: shown as it is
+
+
+def test_the_ascii_form_follows_the_unicode_one_only_when_they_differ():
+    assert to_unicode_with_ascii("fotos.xn--bcher-kva.de") == "fotos.bücher.de (fotos.xn--bcher-kva.de)"
+    assert to_unicode_with_ascii("gallery.client.com") == "gallery.client.com"
 
 
 hostname_like = st.one_of(
