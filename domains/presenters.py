@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 from domains.cdn.intent import cdn_enabled
 from domains.cdn.states import ISSUANCE_FAILED, NO_LONGER_VALID, CertificateStatus
 from domains.edge.states import EdgeSync
-from domains.hostnames import registrable_domain
+from domains.hostnames import registrable_domain, to_unicode, to_unicode_with_ascii
 from domains.models import (
     SERVABLE_STATUSES,
     CdnTenant,
@@ -216,12 +216,15 @@ def ago_text(when: datetime | None, *, now: datetime | None = None) -> str:
 
 
 def _hop_sentence(hop: dict) -> str:
+    # Hops are stored as DNS said them (ASCII); people read the Unicode name, its ASCII form after it.
     name, rtype, status = (
-        hop.get("name", ""),
+        to_unicode_with_ascii(hop.get("name", "")),
         hop.get("type", ""),
         hop.get("status", ""),
     )
     records = hop.get("records") or []
+    if rtype == "CNAME":
+        records = [to_unicode(record) for record in records]
     if status == "answer":
         return f"{name} has {rtype} {', '.join(records)}"
     if status == "nxdomain":

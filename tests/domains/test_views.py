@@ -733,6 +733,24 @@ class TestPeoplesForms:
         assert "where you manage DNS for bücher.de" in page
         assert 'data-copy="fotos.xn--bcher-kva.de"' in html(signed_in(alice).get(detail_url(domain)))
 
+    def test_an_idn_domains_check_and_timeline_read_in_unicode_with_the_ascii_form_only_after_it(
+        self, alice, acme, devdns
+    ):
+        domain = DomainFactory(workspace=acme, hostname="fotos.xn--bcher-kva.de", status=DomainStatus.ACTIVE)
+        devdns.add("www.xn--bcher-kva.de", "A", "192.0.2.1")  # the zone exists; fotos does not
+        services.domain_check(domain=domain)
+
+        response = signed_in(alice).get(detail_url(domain))
+        said = "fotos.bücher.de (fotos.xn--bcher-kva.de) does not exist in DNS yet"
+        assert f"Active → Misconfigured: {said}" in text(response)  # the timeline
+        card = re.search(r'<div class="check check-.*?</div>', html(response), re.DOTALL).group(0)
+        assert f"<p>{said}; add a CNAME record pointing to {domain.target}.</p>" in card
+        assert "<code>fotos.bücher.de (fotos.xn--bcher-kva.de) does not exist</code>" in card  # the hop
+        # Beyond the records to publish ("Expected"), punycode appears only in parentheses after the Unicode name.
+        read = re.sub(r"<strong>Expected</strong>.*?</ul>", "", card, flags=re.DOTALL)
+        assert "xn--" not in read.replace("(fotos.xn--bcher-kva.de)", "")
+        assert "<code>CNAME fotos.xn--bcher-kva.de → " in card
+
     def test_one_date_format_in_the_timeline_and_the_admin(self, alice, gallery, support):
         when = timezone.now().replace(year=2026, month=11, day=30, hour=2, minute=32)
         gallery.events.update(created_at=when)
