@@ -12,6 +12,7 @@ from domains.api import schema
 from domains.api.pagination import EventPagination, Pagination
 from domains.api.permissions import WorkspaceRole
 from notifications import webhooks
+from notifications.events import EVENT_TYPES, unknown_event_type_message
 from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -21,10 +22,13 @@ class EndpointPagination(Pagination):
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
-        child=serializers.RegexField(r"^[a-z]+(\.[a-z_]+)+$", max_length=64),
+        # A ChoiceField: OpenAPI lists the types as an enum, and a typo is a field error, not a filter that never matches.
+        child=serializers.ChoiceField(
+            choices=EVENT_TYPES, error_messages={"invalid_choice": unknown_event_type_message("{input}")}
+        ),
         required=False,
         max_length=50,
-        help_text="Event types to send (domain.created, domain.active, …, domain.deleted); empty sends every type.",
+        help_text=f"Event types to send ({', '.join(EVENT_TYPES)}); empty sends every type.",
     )
 
     class Meta:

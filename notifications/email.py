@@ -12,24 +12,34 @@ from django.urls import reverse
 
 from domains.models import DomainEvent
 from domains.presenters import suspension_message
+from domains.signals import CERTIFICATE_PROBLEM_EVENT_TYPES
 from notifications.models import EmailPreference, Event, WebhookEndpoint
 from workspaces.models import Membership
 from workspaces.roles import can_manage
 
 EMAIL_TASK = "notifications.email_event"
+CERTIFICATE_PROBLEM = "domain.certificate_problem"  # an e-mail kind, not an event type
 SUBJECTS = {
     "domain.active": "{host} is live",
     "domain.misconfigured": "{host} needs attention: its DNS or certificate is no longer right",
     "domain.failed": "{host} could not be connected",
     "domain.suspended": "{host} was suspended by VE.AI support",
     "domain.unsuspended": "{host} is no longer suspended",
+    CERTIFICATE_PROBLEM: "{host} has a problem with its HTTPS certificate",
 }
+TEMPLATES = {CERTIFICATE_PROBLEM: "certificate_problem"}  # the others: domain_changed
 
 
-def email_kind(*, event_type: str, previous_status: str | None) -> str | None:
-    """Which e-mail an event calls for, or None (most call for none)."""
+def email_kind(*, event_type: str, previous_status: str | None, status: str | None = None) -> str | None:
+    """Which e-mail an event calls for, or None (most call for none).
+
+    A certificate problem that also moved the domain (to misconfigured or
+    failed) is told by that status's e-mail: one e-mail per problem.
+    """
     if event_type == "domain.pending" and previous_status == "suspended":
         return "domain.unsuspended"
+    if event_type in CERTIFICATE_PROBLEM_EVENT_TYPES:
+        return CERTIFICATE_PROBLEM if status == previous_status else None
     return event_type if event_type in SUBJECTS else None
 
 
@@ -46,13 +56,13 @@ def email_event_send(*, event_id) -> int:
     if event is None:
         return 0
     data = event.payload.get("data", {})
-    kind = email_kind(event_type=event.type, previous_status=data.get("previous_status"))
+    kind = email_kind(event_type=event.type, previous_status=data.get("previous_status"), status=data.get("status"))
     to = recipients(workspace_id=event.workspace_id)
     if kind is None or not to:
         return 0
     host = data.get("display_hostname") or event.hostname
     reason = ""
-    if event.domain_id:
+    if event.domain_id and kind != CERTIFICATE_PROBLEM:  # the certificate's problem is its reason
         last = (
             DomainEvent.objects.filter(domain_id=event.domain_id)
             .select_related("domain")
@@ -75,8 +85,9 @@ def email_event_send(*, event_id) -> int:
         "settings_link": settings.PORTAL_URL + reverse("notifications:email_settings"),
     }
     subject = SUBJECTS[kind].format(host=host)
-    text = render_to_string("notifications/email/domain_changed.txt", context)
-    html = render_to_string("notifications/email/domain_changed.html", context)
+    template = TEMPLATES.get(kind, "domain_changed")
+    text = render_to_string(f"notifications/email/{template}.txt", context)
+    html = render_to_string(f"notifications/email/{template}.html", context)
     with get_connection() as connection:
         messages = []
         for address in to:

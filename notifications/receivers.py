@@ -1,4 +1,8 @@
-"""Turns domains.signals.domain_changed into an outbox row, in the same transaction as the change."""
+"""Turns domains.signals.domain_changed into an outbox row, in the same transaction as the change.
+
+The same receiver serves status changes and certificate changes (`domain.certificate.<state>`):
+the payload is the API's domain object, whose `certificate` carries the status and the problem.
+"""
 
 from django.dispatch import receiver
 
@@ -22,5 +26,5 @@ def record_domain_event(sender, *, domain, event_type: str, previous_status: str
         data=data,
     )
     deliveries_fan_out(event=event)
-    if email_kind(event_type=event_type, previous_status=previous_status):
+    if email_kind(event_type=event_type, previous_status=previous_status, status=domain.status):
         enqueue_on_commit(EMAIL_TASK, str(event.pk), host=domain.hostname)

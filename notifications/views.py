@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from notifications import services, webhooks
+from notifications.events import unknown_event_type_message, unknown_event_types
 from notifications.models import EmailPreference, WebhookDelivery, WebhookEndpoint
 from workspaces.roles import NotAllowed, can_manage, membership_of
 from workspaces.session import current_workspace
@@ -48,6 +49,10 @@ def webhooks_page(request):
     context = _webhook_context(request)
     if request.method == "POST":
         events = [e.strip() for e in request.POST.get("events", "").replace(",", " ").split() if e.strip()]
+        unknown = unknown_event_types(events)
+        if unknown:
+            error = unknown_event_type_message(unknown[0])
+            return render(request, "notifications/webhooks.html", {**context, "error": error}, status=400)
         try:
             endpoint = webhooks.endpoint_create(
                 user=request.user,

@@ -47,6 +47,7 @@ from domains.errors import InvalidTransition
 from domains.models import CdnTenant, CheckOutcome, Domain, DomainStatus, Hostname
 from domains.services.lifecycle import SYSTEM, Actor, domain_fail, domain_transition, event_record
 from domains.services.schedule import next_check_at
+from domains.signals import certificate_event_type, domain_changed
 
 logger = logging.getLogger(__name__)
 
@@ -315,6 +316,7 @@ def _record(*, row_id: int, revision: int, seen: Seen, error: Exception | None) 
         )
         row = CdnTenant.objects.select_for_update().get(pk=row_id)
         current = row.revision == revision
+        certificate_before, status_before = row.certificate_status, domain.status if domain else ""
         _observe(row, seen, now)
         if current and seen.requested:
             row.request_certificate = False
@@ -331,6 +333,8 @@ def _record(*, row_id: int, revision: int, seen: Seen, error: Exception | None) 
         if current and domain is not None and row.goal == TenantGoal.ENABLED:
             _apply_to_domain(row, domain, now)
             row.refresh_from_db()
+        if domain is not None and row.certificate_status and row.certificate_status != certificate_before:
+            _announce_certificate(domain_id=domain.pk, certificate_status=row.certificate_status, status=status_before)
         if row.revision != revision:
             due = now  # the goal changed while CloudFront was asked: go again with the new one
         elif error is not None:
@@ -410,6 +414,11 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
                 grace_until=now + timedelta(seconds=settings.DOMAIN_GRACE_PERIOD),
                 next_check_at=now + timedelta(seconds=settings.DOMAIN_PENDING_FAST_INTERVAL),
             )
+    elif (status in NO_LONGER_VALID or status in ISSUANCE_FAILED) and row.problem != problem_text(status):
+        # Another problem before the first was solved (say, the new certificate failed): people read the current one.
+        row.problem = problem_text(status)
+        row.request_certificate = row.request_certificate or status in NO_LONGER_VALID  # as its text says
+        _save_problem(row, "request_certificate")
     elif row.is_live and row.problem:
         row.problem = ""
         _save_problem(row)
@@ -423,6 +432,19 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
                 grace_until=None,
                 next_check_at=next_check_at(domain, now=now, transient=False),
             )
+
+
+def _announce_certificate(*, domain_id, certificate_status: str, status: str) -> None:
+    """`domain.certificate.<state>` once per observed change (a poll that sees the same state changes nothing).
+
+    Sent after the domain moved, so the payload is the domain as it is now;
+    previous_status is its status before this step: the same as its status
+    now unless this change also moved it (announced by `domain.<status>` too).
+    """
+    domain = Domain.objects.select_related("workspace").get(pk=domain_id)  # locked above; reread after any move
+    domain_changed.send(
+        Domain, domain=domain, event_type=certificate_event_type(certificate_status), previous_status=status
+    )
 
 
 def _save_problem(row: CdnTenant, *fields: str) -> None:
