@@ -9,6 +9,7 @@ connection gets WEBHOOK_CONNECT_TIMEOUT, the whole attempt WEBHOOK_TIMEOUT,
 and at most WEBHOOK_RESPONSE_MAX_BYTES of the answer are read.
 """
 
+import functools
 import http.client
 import ipaddress
 import socket
@@ -79,18 +80,34 @@ def resolve_public(host: str, port: int) -> str:
     raise DeliveryRefused(f"{host} resolves to {', '.join(sorted(set(addresses)))}, not a public address")
 
 
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_bundle: str) -> ssl.SSLContext:
+    """Verifying client context trusting `ca_bundle` (the system's store when empty), built once per bundle.
+
+    Loading a trust store costs tens of milliseconds of CPU, more than a whole
+    delivery to a nearby receiver; a context is safe to share between threads.
+    """
+    return ssl.create_default_context(cafile=ca_bundle or None)
+
+
 class _PinnedConnection(http.client.HTTPConnection):
     """HTTP(S) to `host` (Host header, SNI, certificate name) through the already-checked `address`."""
 
     def __init__(self, host: str, port: int, *, address: str, tls: bool, connect_timeout: float):
         super().__init__(host, port, timeout=connect_timeout)
         self._address, self._tls, self._connect_timeout = address, tls, connect_timeout
+        # The Host header leaves out the scheme's own port ("example.com", not "example.com:443").
+        self.default_port = 443 if tls else 80
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), timeout=self._connect_timeout)
         if self._tls:
-            context = ssl.create_default_context(cafile=settings.WEBHOOK_CA_BUNDLE or None)
-            sock = context.wrap_socket(sock, server_hostname=self.host)
+            # SNI and the certificate check are for the URL's hostname, never the address connected to.
+            # The connect timeout bounds the whole handshake (CPython applies it as one deadline).
+            try:
+                sock = _tls_context(settings.WEBHOOK_CA_BUNDLE).wrap_socket(sock, server_hostname=self.host)
+            except ssl.SSLCertVerificationError as exc:
+                raise DeliveryFailed(f"TLS: {self.host}'s certificate was not accepted: {exc.verify_message}") from None
         self.sock = sock
 
 
@@ -141,6 +158,8 @@ def _shut(connection: http.client.HTTPConnection) -> None:
     sock = connection.sock
     if sock is not None:
         try:
-            sock.shutdown(socket.SHUT_RDWR)
+            # The plain socket's shutdown, also under TLS: SSLSocket.shutdown would drop its TLS state
+            # while the delivery thread is still using it (an AttributeError there, not a failed attempt).
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
         except OSError:
             pass
