@@ -115,3 +115,37 @@ def test_alice_turns_domain_emails_off_and_on_again_in_the_web_ui(client, alice)
 
     client.post("/notifications/email/", {"domain_emails": "on"})
     assert EmailPreference.objects.get(user=alice).domain_emails is True
+
+
+@pytest.fixture
+def portal_dns(dns_server, settings):
+    """The portal's DNS checks asking the loopback devdns server."""
+    from domains.dns import get_checker
+
+    settings.DNS_RESOLVERS = [dns_server.address]
+    settings.DNS_NAMESERVER_PORT = dns_server.port
+    settings.DNS_ALLOW_PRIVATE_NAMESERVERS = True
+    settings.DNS_TIMEOUT = 0.3
+    get_checker.cache_clear()
+    yield dns_server
+    get_checker.cache_clear()
+
+
+def test_an_idn_domains_mail_names_it_in_unicode_with_the_ascii_form_once(smtp_server, portal_dns, alice, acme):
+    from domains.services import domain_check
+
+    domain = domain_create(user=alice, workspace=acme, hostname="fotos.bücher.de")
+    domain_transition(domain=domain, to_status=DomainStatus.ACTIVE, actor=SYSTEM, reason="verified")
+    portal_dns.add("www.xn--bcher-kva.de", "A", "192.0.2.1")  # the zone exists; fotos does not
+    domain_check(domain=domain)  # active → misconfigured, with the check's message as the reason
+
+    send("domain.misconfigured")
+
+    ((_, message),) = smtp_server.messages
+    # A long encoded subject starts on a folded line; mail programs drop the fold's space, as strip() does.
+    assert message["Subject"].strip() == "fotos.bücher.de needs attention: its DNS or certificate is no longer right"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "fotos.bücher.de (fotos.xn--bcher-kva.de) does not exist in DNS yet" in body
+        assert body.count("xn--") == 1
