@@ -10,9 +10,8 @@ from pathlib import Path
 
 from devstack.stack import PROCFILE, ROOT, Ports, Stack
 
+STARTING = "\n  VE.AI custom domains is starting; the processes' logs follow. Ctrl-C stops everything.\n"
 TRY_IT = """
-  VE.AI custom domains is starting; the processes' logs follow. Ctrl-C stops everything.
-
   1. Sign in:       http://127.0.0.1:{web}/   as alice / ve-demo-2026   (bob: read-only member; charlie: another workspace)
   2. Add a domain:  gallery.client-domain.com  — its page shows the CNAME target to publish
   3. Publish it on the local DNS:
@@ -72,7 +71,7 @@ def main() -> None:
         ca_file=_shown(stack.edge_ca_file),
         devdns_add=f"{devdns_add} <target from the page>",
     )
-    print(try_it, flush=True)
+    print(STARTING + try_it, flush=True)
     if os.fork() == 0:  # a watcher beside honcho: the block again once everything is up
         up = announce_when_up(f"http://127.0.0.1:{stack.ports.web}/healthz", try_it, started=started)
         os._exit(0 if up else 1)

@@ -80,7 +80,8 @@ class CalmFilter(logging.Filter):
     The beat's periodic tasks (every few seconds: the check dispatcher, the
     sweeps) being sent, received, and finishing with nothing done are logged at
     DEBUG, shown only when LOG_LEVEL is DEBUG; a periodic task that did work
-    (or failed) is logged as before. An expected 403 (django.request's
+    (or failed) is logged as before. So is django-axes finding no expired
+    sign-in attempts to clean up after each sign-in. An expected 403 (django.request's
     "Forbidden") is one line, without a traceback.
     """
 
@@ -106,4 +107,6 @@ class CalmFilter(logging.Filter):
             return args.get("name") in periodic  # "Task <name>[<id>] received"
         if record.name == "celery.app.trace" and isinstance(args, dict):
             return args.get("name") in periodic and str(args.get("return_value")) in NOTHING_DONE
+        if record.name.startswith("axes.") and isinstance(args, tuple) and args:
+            return record.msg.startswith("AXES: Cleaned up %s") and args[0] == 0  # after every sign-in
         return False

@@ -131,6 +131,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
+# No "AXES: BEGIN" banner from every process at start.
+AXES_VERBOSE = False
 AXES_COOLOFF_MESSAGE = "Too many failed sign-ins for this account or from this address. Try again later."
 
 LANGUAGE_CODE = "en-us"

@@ -53,3 +53,13 @@ def test_an_expected_403_is_one_line():
     )
     assert CalmFilter().filter(forbidden) is True
     assert forbidden.exc_info is None and "\n" not in logging.Formatter().format(forbidden)
+
+
+def test_axes_finding_nothing_to_clean_up_after_a_sign_in_is_debug_and_hidden_at_info():
+    logging.getLogger().setLevel(logging.INFO)
+    calm = CalmFilter()
+    message = "AXES: Cleaned up %s expired access attempts from database that were older than %s"
+    nothing = record("axes.handlers.database", message, (0, "2026-11-30 06:33:03"))
+    assert calm.filter(nothing) is False and nothing.levelno == logging.DEBUG
+    something = record("axes.handlers.database", message, (3, "2026-11-30 06:33:03"))
+    assert calm.filter(something) is True and something.levelno == logging.INFO
