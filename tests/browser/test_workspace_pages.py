@@ -57,5 +57,7 @@ def test_the_workspace_page_shows_its_id_to_copy_and_its_members(portal, alice, 
     assert page.evaluate("navigator.clipboard.readText()") == acme.public_id
     page.set_viewport_size({"width": 375, "height": 812})
     assert page.evaluate("document.documentElement.scrollWidth") <= 375, "the phone page scrolls sideways"
+    menu_rows = page.evaluate("new Set([...document.querySelectorAll('.mainnav a')].map(a => a.offsetTop)).size")
+    assert menu_rows == 1, "the phone menu wraps onto a second line"
     page.set_viewport_size({"width": 1280, "height": 900})
     portal.shoot(page, "workspace")
