@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook
 
 from notifications import webhooks
+from notifications.events import EVENT_TYPES
 from notifications.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.postgres
@@ -95,3 +96,35 @@ def test_support_sees_endpoints_and_deliveries_in_the_admin_but_never_the_secret
     assert page.status_code == 200 and "example.com/hooks" in page.content.decode()
     assert endpoint["secret"] not in page.content.decode()
     assert client.get("/admin/notifications/webhookdelivery/").status_code == 200
+
+
+def test_an_unknown_event_type_is_a_field_error_naming_it_and_adds_nothing(as_alice, acme):
+    refused = as_alice.post(
+        URL, {"url": "https://example.com/hooks", "events": ["domain.active", "domain.activ"]}, format="json"
+    )
+
+    assert refused.status_code == 400
+    (message,) = refused.json()["error"]["fields"]["events.1"]
+    assert message.startswith('Unknown event type "domain.activ".') and "domain.certificate.expired" in message
+    assert not WebhookEndpoint.objects.filter(workspace=acme).exists()
+
+
+def test_a_change_to_an_unknown_event_type_is_refused_and_the_filter_kept(as_alice):
+    endpoint = as_alice.post(
+        URL, {"url": "https://example.com/hooks", "events": ["domain.certificate.expired"]}, format="json"
+    ).json()
+
+    refused = as_alice.patch(f"{URL}{endpoint['id']}/", {"events": ["domain.certificate.expiring"]}, format="json")
+
+    assert (
+        refused.status_code == 400 and "domain.certificate.expiring" in refused.json()["error"]["fields"]["events.0"][0]
+    )
+    assert WebhookEndpoint.objects.get(pk=endpoint["id"]).events == ["domain.certificate.expired"]
+
+
+def test_the_openapi_schema_lists_every_event_type_for_the_filter(client):
+    schema = client.get("/api/schema/?format=json").json()
+
+    items = schema["components"]["schemas"]["WebhookEndpoint"]["properties"]["events"]["items"]
+    enum = items.get("enum") or schema["components"]["schemas"][items["$ref"].rsplit("/", 1)[1]]["enum"]
+    assert enum == list(EVENT_TYPES)

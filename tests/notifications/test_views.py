@@ -55,3 +55,28 @@ def test_charlie_cannot_open_acmes_endpoint(client, alice, charlie, acme):
     client.force_login(charlie)
     assert client.get(f"/notifications/webhooks/{endpoint.pk}/").status_code == 404
     assert "acme-photo" not in client.get("/notifications/webhooks/").content.decode()
+
+
+def test_an_unknown_event_type_is_a_form_error_naming_it(client, alice):
+    client.force_login(alice)
+
+    refused = client.post("/notifications/webhooks/", {"url": "https://example.com/hooks", "events": "domain.live"})
+
+    assert refused.status_code == 400
+    assert "Unknown event type &quot;domain.live&quot;" in refused.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_certificate_event_types_are_accepted_in_the_form(client, alice, acme):
+    client.force_login(alice)
+
+    added = client.post(
+        "/notifications/webhooks/",
+        {"url": "https://example.com/hooks", "events": "domain.certificate.expired, domain.certificate.revoked"},
+    )
+
+    assert added.status_code == 302
+    assert WebhookEndpoint.objects.get(workspace=acme).events == [
+        "domain.certificate.expired",
+        "domain.certificate.revoked",
+    ]

@@ -20,10 +20,15 @@ from domains.errors import InvalidTransition, NotAllowed
 from domains.models import CdnTenant, Domain, DomainEvent, DomainStatus
 from domains.services import provisioning
 from domains.services.provisioning import LIVE_REASON, VALID_AGAIN_REASON
+from notifications.models import Event
+from notifications.tasks import email_event
 from tests.domains.cdn.fake import WorkerKilled
 from tests.factories import DomainFactory
+from tests.notifications import conftest as notifications_fixtures
 
 pytestmark = pytest.mark.postgres
+
+smtp_server = notifications_fixtures.smtp_server  # the real SMTP server on loopback, for the e-mail a step causes
 
 HOST = "gallery.client-domain.com"
 
@@ -507,3 +512,129 @@ class TestTurningCloudFrontOnUnderExistingDomains:
         step_when_due()
         assert refreshed(live).status == DomainStatus.ACTIVE
         assert list(CdnTenant.objects.values_list("hostname", flat=True)) == [HOST]
+
+
+@pytest.fixture
+def announced():
+    """The notification events written since the last look, by type (one step's events share a timestamp)."""
+
+    class Announced:
+        def __init__(self):
+            self.seen = set(Event.objects.values_list("pk", flat=True))
+
+        def new(self) -> dict[str, Event]:
+            fresh = list(Event.objects.exclude(pk__in=self.seen))
+            self.seen |= {event.pk for event in fresh}
+            assert len({event.type for event in fresh}) == len(fresh), "one event per type and step"
+            return {event.type: event for event in fresh}
+
+    return Announced()
+
+
+def mailed(smtp_server, events: dict[str, Event]) -> list:
+    """Run the e-mail task for each event (as the worker does after commit); the messages that arrived."""
+    for event in events.values():
+        email_event(str(event.pk))
+    return [message for _, message in smtp_server.messages]
+
+
+class TestCertificateEvents:
+    def test_provisioning_announces_the_certificate_requested_then_issued_once_each_and_polls_nothing(
+        self, provisioning_domain, cloudfront, announced
+    ):
+        announced.new()
+
+        step()
+        requested = announced.new()
+        assert list(requested) == ["domain.certificate.pending_validation"]
+        data = requested["domain.certificate.pending_validation"].payload["data"]
+        assert (data["status"], data["previous_status"]) == ("provisioning", "provisioning")
+        assert data["certificate"]["status"] == "pending-validation"
+
+        step_when_due()
+        step_when_due()
+        assert announced.new() == {}  # polls that see the same state announce nothing
+
+        cloudfront.set_certificate(HOST, "issued")
+        step_when_due()  # issued and attached, the edge item not yet delivered: still provisioning
+        issued = announced.new()
+        assert list(issued) == ["domain.certificate.issued"]
+        assert issued["domain.certificate.issued"].payload["data"]["certificate"]["status"] == "issued"
+        assert refreshed(provisioning_domain).status == DomainStatus.PROVISIONING
+
+        edge_delivered()
+        step_when_due()
+        assert list(announced.new()) == ["domain.active"]
+        step_when_due()
+        assert announced.new() == {}
+
+    def test_an_expiry_under_a_live_domain_is_announced_beside_misconfigured_and_mailed_once(
+        self, live, cloudfront, announced, smtp_server
+    ):
+        announced.new()
+        cloudfront.set_certificate(HOST, "expired")
+
+        step_when_due()
+
+        events = announced.new()
+        assert set(events) == {"domain.misconfigured", "domain.certificate.expired"}
+        data = events["domain.certificate.expired"].payload["data"]
+        assert (data["status"], data["previous_status"]) == ("misconfigured", "active")
+        assert data["certificate"]["problem"] == CERTIFICATE_PROBLEM["expired"]
+        (message,) = mailed(smtp_server, events)  # the misconfigured e-mail already tells the problem
+        assert message["Subject"] == f"{HOST} needs attention: its DNS or certificate is no longer right"
+
+        step_when_due()  # a new certificate is requested
+        assert list(announced.new()) == ["domain.certificate.pending_validation"]
+        step_when_due()
+        assert announced.new() == {}
+
+    def test_a_certificate_problem_on_a_misconfigured_domain_is_announced_and_mailed_with_what_happens_next(
+        self, devdns, live, cloudfront, announced, smtp_server
+    ):
+        devdns.remove(HOST)
+        services.domain_check(domain=live)
+        assert refreshed(live).status == DomainStatus.MISCONFIGURED
+        announced.new()
+        cloudfront.set_certificate(HOST, "revoked")
+
+        step_when_due()
+
+        events = announced.new()
+        assert list(events) == ["domain.certificate.revoked"]
+        data = events["domain.certificate.revoked"].payload["data"]
+        assert (data["status"], data["previous_status"]) == ("misconfigured", "misconfigured")
+        (message,) = mailed(smtp_server, events)
+        assert message["Subject"] == f"{HOST} has a problem with its HTTPS certificate"
+        assert message["To"] == "alice@example.com"
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert CERTIFICATE_PROBLEM["revoked"] in text and CERTIFICATE_PROBLEM["revoked"] in html
+        assert f"still served until {data['grace_until']}" in text
+        assert f"/domains/{live.pk}/" in text
+
+        step_when_due()  # the new certificate is requested: no problem, no e-mail
+        assert mailed(smtp_server, announced.new()) == [message]
+
+    def test_a_new_certificate_that_fails_too_is_mailed_with_its_own_reason(
+        self, devdns, live, cloudfront, announced, smtp_server
+    ):
+        devdns.remove(HOST)
+        services.domain_check(domain=live)
+        cloudfront.set_certificate(HOST, "expired")
+        step_when_due()
+        step_when_due()  # the new one is requested
+        announced.new()
+        cloudfront.set_certificate(HOST, "failed")
+
+        step_when_due()
+
+        events = announced.new()
+        assert list(events) == ["domain.certificate.failed"]
+        assert (
+            events["domain.certificate.failed"].payload["data"]["certificate"]["problem"]
+            == CERTIFICATE_PROBLEM["failed"]
+        )
+        (message,) = mailed(smtp_server, events)
+        assert CERTIFICATE_PROBLEM["failed"] in message.get_body(("plain",)).get_content()
+        assert refreshed(live).status == DomainStatus.MISCONFIGURED
