@@ -9,6 +9,7 @@ from django.utils import timezone
 from domains.models import DomainStatus
 from domains.services.lifecycle import SYSTEM, domain_create, domain_delete, domain_transition
 from notifications import services
+from notifications.events import EVENT_TYPES
 from notifications.models import Event
 from notifications.tasks import events_purge
 
@@ -108,3 +109,15 @@ class TestPerDomainInTheApi:
         response = as_charlie.get(f"/api/v1/domains/{domain.pk}/notification-events/")
         assert response.status_code == 404
         assert HOST not in response.content.decode()
+
+
+def test_every_type_a_domain_publishes_is_in_the_catalogue_webhook_filters_are_checked_against(alice, acme):
+    domain = domain_create(user=alice, workspace=acme, hostname=HOST)
+    for status in [*DomainStatus.values[1:], DomainStatus.PENDING]:  # it starts pending
+        domain_transition(domain=domain, to_status=status, actor=SYSTEM, reason="every status once")
+    domain_delete(user=alice, domain=domain)
+
+    published = set(types_of(acme))
+    assert published == {"domain.created", "domain.deleted", *(f"domain.{status}" for status in DomainStatus.values)}
+    assert published <= set(EVENT_TYPES)
+    assert {"webhook.test", "domain.certificate.issued", "domain.certificate.expired"} <= set(EVENT_TYPES)
