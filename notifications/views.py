@@ -92,6 +92,12 @@ def webhook_detail(request, endpoint_id):
                 messages.success(request, "Sent again.")
             elif action in ("enable", "disable"):
                 webhooks.endpoint_update(user=request.user, endpoint=endpoint, enabled=action == "enable")
+                messages.success(
+                    request,
+                    "Endpoint enabled."
+                    if action == "enable"
+                    else "Endpoint disabled: nothing is sent until you enable it.",
+                )
             elif action == "delete":
                 webhooks.endpoint_delete(user=request.user, endpoint=endpoint)
                 messages.success(request, "Endpoint removed.")
