@@ -77,6 +77,9 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True, help_text="A worker's lease on the next attempt.")
+    # Which claim holds the lease: set with claimed_until by one conditional UPDATE, so a claimer reads back
+    # exactly the rows it won, and a worker whose lease ran out cannot record over the next claimer's attempt.
+    claim_token = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

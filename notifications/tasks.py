@@ -14,13 +14,14 @@ def events_purge() -> None:
 
 @shared_task(name="notifications.webhook_deliver", ignore_result=True, acks_late=True)
 def webhook_deliver(delivery_id: int) -> None:
-    """One attempt of one delivery; a retry comes back through the sweep when it is due."""
+    """One attempt of one delivery (a batch of one); a retry comes back through the sweep when it is due."""
     webhooks.delivery_attempt(delivery_id=delivery_id)
 
 
 @shared_task(name="notifications.webhook_sweep", ignore_result=True)
-def webhook_sweep() -> None:
-    webhooks.deliveries_due()
+def webhook_sweep() -> int:
+    """Claim and send due deliveries in batches for at most one sweep period."""
+    return webhooks.deliveries_due()
 
 
 # Mail waits out an SMTP outage: retried with back-off (5 s up to 10 min) for as long as it takes.

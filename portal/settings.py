@@ -377,7 +377,11 @@ WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
 WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_BYTES", 4096)
 # Extra CAs to trust for receivers (the local stack's); empty: the system's.
 WEBHOOK_CA_BUNDLE = env_str("WEBHOOK_CA_BUNDLE", "")
-# A worker's lease on an attempt beyond its timeout; a killed worker's delivery is retried after it.
+# A worker claims up to WEBHOOK_BATCH_SIZE due deliveries in one statement and POSTs them
+# WEBHOOK_CONCURRENCY at a time. Its lease outlasts the longest such batch (every POST ends within
+# WEBHOOK_TIMEOUT) by WEBHOOK_LEASE_MARGIN; a killed worker's deliveries are claimed again after it.
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 100)
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 32)
 WEBHOOK_LEASE_MARGIN = env_float("WEBHOOK_LEASE_MARGIN", 20.0)
 # An endpoint failing this long (no 2xx since) is disabled.
 WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
@@ -523,7 +527,8 @@ CELERY_BEAT_SCHEDULE["notifications-events-purge"] = {
     "schedule": 3600.0,
     "options": {"expire_seconds": 3600.0},
 }
-# Webhook deliveries that are due (retries, lost tasks, killed workers) go back to the workers.
+# Webhook deliveries that are due (retries, lost tasks, killed workers): the sweep claims and sends them in
+# batches for at most one period; overlapping sweeps (on any worker) split the backlog.
 CELERY_BEAT_SCHEDULE["notifications-webhook-sweep"] = {
     "task": "notifications.webhook_sweep",
     "schedule": WEBHOOK_SWEEP_PERIOD,

@@ -1,6 +1,7 @@
 """Webhooks as alice's integration sees them: signed deliveries to a real loopback server, retried, logged, never lost."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -122,17 +123,24 @@ def test_a_success_resets_the_failure_clock(endpoint, alice, acme):
     assert endpoint.enabled and endpoint.failing_since is None
 
 
-def test_a_delivery_held_by_a_worker_that_died_is_handed_out_again_when_its_lease_runs_out(endpoint, alice, acme):
+def test_a_delivery_held_by_a_worker_that_died_is_claimed_again_when_its_lease_runs_out(
+    endpoint, alice, acme, receiver
+):
     domain_create(user=alice, workspace=acme, hostname=HOST)
     delivery = WebhookDelivery.objects.get()
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now() + timedelta(seconds=30))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        claimed_until=timezone.now() + timedelta(seconds=30), claim_token=uuid.uuid4()
+    )
 
     assert webhooks.deliveries_due() == 0
     assert webhooks.delivery_attempt(delivery_id=delivery.pk) is None  # another worker holds it
+    assert receiver.received == []
 
     WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
     assert webhooks.deliveries_due() == 1
-    assert webhooks.delivery_attempt(delivery_id=delivery.pk).status == DeliveryStatus.SUCCEEDED
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.claim_token is None
+    assert len(receiver.received) == 1
 
 
 def test_loopback_is_refused_when_the_setting_is_off_and_the_attempt_says_why(
