@@ -86,6 +86,8 @@ def test_alice_adds_an_endpoint_tests_it_reads_the_log_then_disables_and_deletes
     page.get_by_role("button", name="Disable").click()
     expect(page.get_by_role("status")).to_contain_text("disabled")
     expect(page.get_by_role("button", name="Enable")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Disabled by a person · events")
+    expect(page.locator("main")).not_to_contain_text("Disabled: Disabled")
     with portal.lock:
         assert WebhookEndpoint.objects.get().enabled is False
 
@@ -124,11 +126,16 @@ def test_bob_a_member_reads_the_endpoints_and_their_log_without_any_button(porta
         b'{"error":"database_is_down_while_the_replica_catches_up_please_retry_later"}',
     )
     webhooks.delivery_attempt(delivery_id=delivery.pk)
+    given_up = webhooks.endpoint_create(user=alice, workspace=acme, url="https://example.com/old", events=[])
+    WebhookEndpoint.objects.filter(pk=given_up.pk).update(enabled=False, disabled_reason=webhooks.DISABLED_REASON)
 
     page = portal.page(bob)
     page.goto("/notifications/webhooks/")
     expect(page.locator(".read-only-notice")).to_contain_text("owners and admins")
-    expect(page.get_by_role("row").filter(has_text="CRM sync")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="CRM sync")).to_contain_text("Enabled")
+    expect(page.get_by_role("row").filter(has_text="example.com/old")).to_contain_text(
+        f"Disabled: {webhooks.DISABLED_REASON.lower()}"
+    )
     expect(page.locator("main").get_by_role("button")).to_have_count(0)
     expect(page.get_by_label("URL")).to_have_count(0)
     assert_no_sideways_scroll_on_a_phone(page)
