@@ -14,10 +14,12 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from domains import selectors, services
+from domains.admin_idn import HostnameAdminMixin
 from domains.edge import store as edge_store
 from domains.edge.shards import edge_shard_status
 from domains.edge.states import EdgeSync
 from domains.errors import DomainError, NotAllowed
+from domains.hostnames import to_unicode_with_ascii
 from domains.models import CdnTenant, Domain, DomainCheck, DomainEvent, EdgeOutbox, HostnameBlock
 from domains.services.lifecycle import STAFF_PERMISSION
 from portal.admin import ReadOnlyTabularInline
@@ -99,7 +101,9 @@ def _run(modeladmin, request, queryset, verb: str, service, **arguments) -> None
             service(staff_user=request.user, domain=domain, **arguments)
             done += 1
         except (DomainError, NotAllowed, Domain.DoesNotExist) as exc:
-            modeladmin.message_user(request, f"{domain.hostname}: {exc or 'no longer exists'}", messages.WARNING)
+            modeladmin.message_user(
+                request, f"{to_unicode_with_ascii(domain.hostname)}: {exc or 'no longer exists'}", messages.WARNING
+            )
     if done:
         modeladmin.message_user(request, f"{verb} {done} domain{'s' if done != 1 else ''}.", messages.SUCCESS)
 
@@ -167,7 +171,7 @@ def _shard_line(hostname: str) -> str:
 
 
 @admin.register(Domain)
-class DomainAdmin(ReadOnlyAdmin):
+class DomainAdmin(HostnameAdminMixin, ReadOnlyAdmin):
     list_display = [
         "name_display",
         "workspace",
@@ -220,9 +224,7 @@ class DomainAdmin(ReadOnlyAdmin):
     @admin.display(description="hostname", ordering="display_hostname")
     def name_display(self, domain: Domain) -> str:
         """The Unicode name, with the ASCII form DNS uses when it differs."""
-        if domain.display_hostname and domain.display_hostname != domain.hostname:
-            return f"{domain.display_hostname} ({domain.hostname})"
-        return domain.hostname
+        return to_unicode_with_ascii(domain.hostname)
 
     @admin.display(description="edge state", ordering="edge_state")
     def edge_state_display(self, domain: Domain) -> str:
@@ -386,11 +388,11 @@ class LiftBlockForm(forms.Form):
 
 
 @admin.register(HostnameBlock)
-class HostnameBlockAdmin(ReadOnlyAdmin):
+class HostnameBlockAdmin(HostnameAdminMixin, ReadOnlyAdmin):
     """Hostnames support blocked by suspending a domain; a block outlives the domain until support lifts it."""
 
     list_display = [
-        "hostname",
+        "hostname_shown",
         "in_force",
         "workspace",
         "reason",
@@ -424,7 +426,7 @@ class HostnameBlockAdmin(ReadOnlyAdmin):
                     )
                     done += 1
                 except (DomainError, NotAllowed) as exc:
-                    self.message_user(request, f"{block.hostname}: {exc}", messages.WARNING)
+                    self.message_user(request, f"{to_unicode_with_ascii(block.hostname)}: {exc}", messages.WARNING)
             if done:
                 self.message_user(request, f"Lifted {done} block{'s' if done != 1 else ''}.", messages.SUCCESS)
             return None
@@ -451,9 +453,9 @@ class UndeliveredFilter(admin.SimpleListFilter):
 
 
 @admin.register(EdgeOutbox)
-class EdgeOutboxAdmin(ReadOnlyAdmin):
+class EdgeOutboxAdmin(HostnameAdminMixin, ReadOnlyAdmin):
     list_display = [
-        "hostname",
+        "hostname_shown",
         "state",
         "version",
         "workspace_public_id",
@@ -469,14 +471,14 @@ class EdgeOutboxAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CdnTenant)
-class CdnTenantAdmin(ReadOnlyAdmin):
+class CdnTenantAdmin(HostnameAdminMixin, ReadOnlyAdmin):
     """Each domain's CloudFront distribution tenant: its goal, what CloudFront said last, and pending work.
 
     Rows outlive their domain (a deleted domain's tenant is still disabled and deleted).
     """
 
     list_display = [
-        "hostname",
+        "hostname_shown",
         "tenant_id",
         "goal",
         "enabled",
@@ -495,8 +497,8 @@ class CdnTenantAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DomainEvent)
-class DomainEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "hostname", "from_status", "to_status", "actor_kind", "actor_user", "reason"]
+class DomainEventAdmin(HostnameAdminMixin, ReadOnlyAdmin):
+    list_display = ["created_at", "hostname_shown", "from_status", "to_status", "actor_kind", "actor_user", "reason"]
     list_filter = ["actor_kind", "to_status"]
     search_fields = ["hostname", "reason"]
     list_select_related = ["actor_user"]

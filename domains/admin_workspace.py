@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
+from domains.hostnames import to_unicode_with_ascii
 from domains.models import Domain
 from portal.admin import ReadOnlyTabularInline
 from workspaces.admin import ApiKeyInline, MembershipInline, WorkspaceAdmin
@@ -20,12 +21,14 @@ class DomainInline(ReadOnlyTabularInline):
     model = Domain
     fields = ["hostname_link", "status", "last_check_outcome", "created_at"]
     readonly_fields = fields
-    ordering = ["hostname"]
+    ordering = ["display_hostname"]  # as people read the names, not by punycode
 
     @admin.display(description="hostname")
     def hostname_link(self, domain: Domain) -> str:
         return format_html(
-            '<a href="{}">{}</a>', reverse("admin:domains_domain_change", args=[domain.pk]), domain.hostname
+            '<a href="{}">{}</a>',
+            reverse("admin:domains_domain_change", args=[domain.pk]),
+            to_unicode_with_ascii(domain.hostname),
         )
 
 

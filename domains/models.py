@@ -9,6 +9,7 @@ from django.db import IntegrityError, models, transaction
 
 from domains.cdn.states import CertificateStatus, TenantGoal
 from domains.edge.states import EdgeState
+from domains.hostnames import to_unicode_with_ascii
 
 
 def new_domain_token() -> str:
@@ -95,7 +96,7 @@ class Domain(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.hostname
+        return to_unicode_with_ascii(self.hostname)  # the admin's titles, links and labels
 
     def save(self, *args, **kwargs):
         if not self.target:
@@ -190,7 +191,7 @@ class HostnameBlock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.hostname} ({'lifted' if self.lifted_at else 'blocked'})"
+        return f"{to_unicode_with_ascii(self.hostname)} ({'lifted' if self.lifted_at else 'blocked'})"
 
     @property
     def is_active(self) -> bool:
@@ -246,7 +247,7 @@ class CdnTenant(models.Model):
         verbose_name = "CloudFront tenant"
 
     def __str__(self) -> str:
-        return f"{self.hostname} ({self.tenant_id or self.name}, {self.goal})"
+        return f"{to_unicode_with_ascii(self.hostname)} ({self.tenant_id or self.name}, {self.goal})"
 
     @property
     def is_live(self) -> bool:
@@ -284,7 +285,7 @@ class DomainEvent(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.hostname}: {self.from_status or '∅'} → {self.to_status or 'deleted'}"
+        return f"{to_unicode_with_ascii(self.hostname)}: {self.from_status or '∅'} → {self.to_status or 'deleted'}"
 
 
 class CheckOutcome(models.TextChoices):
@@ -336,7 +337,7 @@ class EdgeOutbox(models.Model):
         verbose_name_plural = "edge outbox"
 
     def __str__(self) -> str:
-        return f"{self.hostname} v{self.version} {self.state}"
+        return f"{to_unicode_with_ascii(self.hostname)} v{self.version} {self.state}"
 
 
 class EdgeShard(models.Model):

@@ -2,16 +2,17 @@
 
 from django.contrib import admin
 
+from domains.admin_idn import HostnameAdminMixin, HostnameSearchMixin
 from notifications.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "type", "hostname", "workspace"]
+class EventAdmin(HostnameAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "type", "hostname_shown", "workspace"]
     list_filter = ["type"]
     search_fields = ["hostname", "=id"]
     list_select_related = ["workspace"]
-    readonly_fields = ["id", "created_at", "type", "hostname", "workspace", "domain", "payload"]
+    readonly_fields = ["id", "created_at", "type", "hostname_shown", "workspace", "domain", "payload"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request) -> bool:
@@ -50,7 +51,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(HostnameSearchMixin, admin.ModelAdmin):
     list_display = ["created_at", "event", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at"]
     list_filter = ["status"]
     search_fields = ["endpoint__url", "event__hostname"]

@@ -268,3 +268,63 @@ class TestWhatTheEdgeSees:
         domain = DomainFactory(workspace=acme)
         response = as_support.get(f"{CHANGELIST}{domain.pk}/change/")
         assert response.status_code == 200 and "Could not read the edge table" in response.content.decode()
+
+
+def result_list(response) -> str:
+    """The changelist's table of rows (not the search box, which echoes the term)."""
+    page = response.content.decode()
+    start = page.index('<table id="result_list">')
+    return page[start : page.index("</table>", start)]
+
+
+IDN_SHOWN = "fotos.bücher.de (fotos.xn--bcher-kva.de)"
+HOSTNAME_LISTS = [
+    "/admin/domains/domain/",
+    "/admin/domains/hostnameblock/",
+    "/admin/domains/domainevent/",
+    "/admin/domains/cdntenant/",
+    "/admin/domains/edgeoutbox/",
+]
+
+
+class TestIdnHostnames:
+    @pytest.fixture
+    def idn_domain(self, support, alice, acme):
+        from domains.models import CdnTenant
+
+        services.domain_create(user=alice, workspace=acme, hostname="gallery.client-domain.com")
+        domain = services.domain_create(user=alice, workspace=acme, hostname="fotos.bücher.de")
+        Domain.objects.filter(pk=domain.pk).update(status=DomainStatus.ACTIVE)
+        services.domain_suspend(staff_user=support, domain=Domain.objects.get(pk=domain.pk), reason="abuse report")
+        for row in Domain.objects.all():
+            CdnTenant.objects.create(
+                domain=row, hostname=row.hostname, workspace_public_id=acme.public_id, name=f"t-{row.pk}"
+            )
+            EdgeOutbox.objects.create(
+                hostname=row.hostname, workspace_public_id=acme.public_id, version=1, state="serve"
+            )
+        return domain
+
+    @pytest.mark.parametrize("url", HOSTNAME_LISTS)
+    def test_a_list_shows_the_unicode_name_with_the_ascii_form_only_after_it(self, as_support, idn_domain, url):
+        rows = result_list(as_support.get(url))
+        assert IDN_SHOWN in rows
+        assert "xn--" not in rows.replace(IDN_SHOWN, "")
+
+    @pytest.mark.parametrize("url", HOSTNAME_LISTS)
+    @pytest.mark.parametrize("term", ["fotos.BÜCHER.de", "bücher", "xn--bcher-kva"])
+    def test_a_list_finds_the_hostname_by_either_form(self, as_support, idn_domain, url, term):
+        rows = result_list(as_support.get(url, {"q": term}))
+        assert IDN_SHOWN in rows
+        assert "gallery.client-domain.com" not in rows
+
+    def test_the_suspend_and_lift_forms_name_both_forms(self, as_support, idn_domain):
+        from domains.models import HostnameBlock
+
+        asked = act(as_support, "suspend", idn_domain).content.decode()
+        assert f"{IDN_SHOWN} — Acme Photo" in asked
+        block = HostnameBlock.objects.get()
+        asked = as_support.post(
+            "/admin/domains/hostnameblock/", {"action": "lift", ACTION_CHECKBOX_NAME: [block.pk]}
+        ).content.decode()
+        assert f"{IDN_SHOWN} — Acme Photo; blocked: abuse report" in asked
