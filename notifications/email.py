@@ -10,6 +10,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from domains.hostnames import to_unicode
 from domains.models import DomainEvent
 from domains.presenters import suspension_message
 from domains.signals import CERTIFICATE_PROBLEM_EVENT_TYPES
@@ -60,7 +61,7 @@ def email_event_send(*, event_id) -> int:
     to = recipients(workspace_id=event.workspace_id)
     if kind is None or not to:
         return 0
-    host = data.get("display_hostname") or event.hostname
+    host = data.get("display_hostname") or to_unicode(event.hostname)
     reason = ""
     if event.domain_id and kind != CERTIFICATE_PROBLEM:  # the certificate's problem is its reason
         last = (

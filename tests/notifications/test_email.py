@@ -149,3 +149,17 @@ def test_an_idn_domains_mail_names_it_in_unicode_with_the_ascii_form_once(smtp_s
     for body in (text, html):
         assert "fotos.bücher.de (fotos.xn--bcher-kva.de) does not exist in DNS yet" in body
         assert body.count("xn--") == 1
+
+
+def test_an_event_without_the_unicode_name_is_still_mailed_with_it(smtp_server, alice, acme):
+    event = Event.objects.create(
+        workspace=acme,
+        hostname="fotos.xn--bcher-kva.de",
+        type="domain.active",
+        payload={"type": "domain.active", "data": {"status": "active", "previous_status": "provisioning"}},
+    )
+
+    email_event(str(event.pk))
+
+    ((_, message),) = smtp_server.messages
+    assert message["Subject"] == "fotos.bücher.de is live"
