@@ -568,6 +568,21 @@ class TestCertificateEvents:
         step_when_due()
         assert announced.new() == {}
 
+    def test_a_certificate_that_cannot_be_issued_is_announced_beside_failed_and_mailed_once(
+        self, provisioning_domain, cloudfront, announced, smtp_server
+    ):
+        step()
+        announced.new()
+        cloudfront.set_certificate(HOST, "validation-timed-out")
+
+        step_when_due()
+
+        events = announced.new()
+        assert set(events) == {"domain.failed", "domain.certificate.validation_timed_out"}
+        (message,) = mailed(smtp_server, events)  # the failed e-mail says why and what to do
+        assert message["Subject"] == f"{HOST} could not be connected"
+        assert CERTIFICATE_PROBLEM["validation-timed-out"].rstrip(".") in message.get_body(("plain",)).get_content()
+
     def test_an_expiry_under_a_live_domain_is_announced_beside_misconfigured_and_mailed_once(
         self, live, cloudfront, announced, smtp_server
     ):
