@@ -1,17 +1,20 @@
 """Webhooks as alice's integration sees them: signed deliveries to a real loopback server, retried, logged, never lost."""
 
 import json
+import threading
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from domains.models import DomainStatus
 from domains.services.lifecycle import SYSTEM, domain_create, domain_transition
 from notifications import webhooks
-from notifications.models import DeliveryStatus, WebhookDelivery
+from notifications.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from notifications.tasks import email_endpoint_disabled
 from workspaces.roles import NotAllowed
 
@@ -174,3 +177,107 @@ def test_production_refuses_an_http_url(alice, acme, settings):
     settings.WEBHOOK_REQUIRE_HTTPS = True
     with pytest.raises(webhooks.WebhookRefused, match="https"):
         webhooks.endpoint_create(user=alice, workspace=acme, url="http://example.com/hooks", events=[])
+
+
+def test_the_sweep_claims_batches_until_nothing_is_due_and_sends_each_delivery_once(
+    endpoint, alice, acme, receiver, settings
+):
+    settings.WEBHOOK_BATCH_SIZE = 3
+    for n in range(7):
+        domain_create(user=alice, workspace=acme, hostname=f"shop{n}.{HOST}")
+
+    assert webhooks.deliveries_due() == 7
+    assert webhooks.deliveries_due() == 0
+
+    webhook_ids = [got.headers["webhook-id"] for got in receiver.received]
+    assert len(webhook_ids) == len(set(webhook_ids)) == 7
+    assert set(WebhookDelivery.objects.values_list("status", "attempts", "claim_token")) == {
+        (DeliveryStatus.SUCCEEDED, 1, None)
+    }
+    assert WebhookAttempt.objects.count() == 7
+
+
+def test_a_batch_posts_its_deliveries_at_the_same_time(endpoint, alice, acme, receiver, settings):
+    settings.WEBHOOK_CONCURRENCY = 8
+    receiver.delay = 0.5  # one after another, 8 would take 4 s
+    for n in range(8):
+        domain_create(user=alice, workspace=acme, hostname=f"shop{n}.{HOST}")
+
+    started = time.monotonic()
+    sent = webhooks.deliveries_send()
+
+    assert len(sent) == 8 and {d.status for d in sent} == {DeliveryStatus.SUCCEEDED}
+    assert time.monotonic() - started < 3
+
+
+def test_a_batch_leases_its_deliveries_for_longer_than_its_longest_possible_run(endpoint, alice, acme, settings):
+    settings.WEBHOOK_TIMEOUT, settings.WEBHOOK_CONCURRENCY, settings.WEBHOOK_LEASE_MARGIN = 10, 8, 20
+    for n in range(20):
+        domain_create(user=alice, workspace=acme, hostname=f"shop{n}.{HOST}")
+
+    _, claimed = webhooks._claim(ids=None, limit=20)
+
+    # 20 POSTs, 8 at a time: three rounds of at most 10 s each, plus the margin.
+    lease = min(d.claimed_until for d in claimed) - timezone.now()
+    assert len(claimed) == 20 and timedelta(seconds=49) < lease <= timedelta(seconds=50)
+
+
+def test_a_worker_whose_lease_ran_out_logs_its_attempt_but_leaves_the_delivery_to_the_next_claim(
+    endpoint, alice, acme, receiver
+):
+    domain_create(user=alice, workspace=acme, hostname=HOST)
+    delivery = WebhookDelivery.objects.get()
+    late_token, (late,) = webhooks._claim(ids=[delivery.pk], limit=1)
+    late_outcome = webhooks._post(late)  # a slow worker: its POST ends after its lease
+
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    receiver.status = 500
+    assert webhooks.delivery_attempt(delivery_id=delivery.pk).attempts == 1  # the next claim: sent and recorded
+    assert webhooks._record(token=late_token, outcomes=[late_outcome]) == []
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (DeliveryStatus.PENDING, 1, "HTTP 500")
+    assert sorted(a.status_code for a in delivery.attempt_log.all()) == [200, 500]
+
+
+def test_a_success_and_a_later_failure_in_one_batch_start_the_endpoints_failure_clock(endpoint, alice, acme, receiver):
+    domain_create(user=alice, workspace=acme, hostname=HOST)
+    domain_create(user=alice, workspace=acme, hostname=f"shop.{HOST}")
+    token, (first, second) = webhooks._claim(ids=None, limit=2)
+    succeeded = webhooks._post(first)
+    receiver.status = 500
+    failed = webhooks._post(second)
+
+    webhooks._record(token=token, outcomes=[succeeded, failed])
+
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is not None and endpoint.enabled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_for_the_same_deliveries_send_each_of_them_once(alice, acme, receiver, loopback_allowed):
+    if connection.vendor == "sqlite":
+        pytest.skip("the test database is in memory; test_worker_end_to_end races two processes on a SQLite file")
+    endpoint = webhooks.endpoint_create(user=alice, workspace=acme, url=receiver.url, events=[])
+    for n in range(60):
+        domain_create(user=alice, workspace=acme, hostname=f"shop{n}.{HOST}")
+    ids = list(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True))
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            while webhooks.deliveries_send(ids=ids, limit=5):
+                pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    webhook_ids = [got.headers["webhook-id"] for got in receiver.received]
+    assert len(webhook_ids) == len(set(webhook_ids)) == 60, "a delivery was sent twice or not at all"
+    assert WebhookAttempt.objects.filter(delivery__endpoint=endpoint).count() == 60
