@@ -96,12 +96,13 @@ class Portal:
             return tasks.dispatch_due_checks()
 
     def shoot(self, page, name: str) -> None:
-        """Save the page at desktop and at phone width."""
+        """Save the page at desktop and at phone width (hostnames wrapping only after their dots at both)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         original = page.viewport_size
         for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+            assert not split_hostname_labels(page), f"{name} at {label} width breaks hostnames inside a label"
         page.set_viewport_size(original)
 
     def close(self) -> None:
@@ -148,3 +149,10 @@ def portal(live_server, browser, dns_server, settings, monkeypatch) -> Iterator[
         portal.close()
         httpd.set_app(app)
         get_checker.cache_clear()
+
+
+def split_hostname_labels(page) -> list[str]:
+    """The hostname labels (|breakable) the page shows across two lines, e.g. "client-" / "domain."."""
+    return page.evaluate(
+        "[...document.querySelectorAll('.host .label')].filter(e => e.getClientRects().length > 1).map(e => e.textContent)"
+    )

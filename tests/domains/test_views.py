@@ -61,6 +61,7 @@ def html(response):
 def text(response):
     """The page's visible words, whitespace collapsed, for sentence assertions."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", html(response), flags=re.DOTALL)
+    body = re.sub(r'<span class="label">([^<]*)</span>|<wbr>', r"\1", body)  # a |breakable hostname reads as one word
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()
 
 
@@ -157,7 +158,7 @@ class TestDomainList:
 
     def test_the_list_shows_only_the_current_workspace(self, charlie, gallery):
         response = signed_in(charlie).get("/")
-        assert "gallery.client-domain.com" not in html(response)
+        assert "gallery.client-domain.com" not in text(response)
 
     def test_a_person_in_several_workspaces_switches_between_them(self, alice, acme, gallery):
         studio = WorkspaceFactory(name="Zeta Studio")
@@ -165,7 +166,7 @@ class TestDomainList:
         DomainFactory(workspace=studio, hostname="photos.zeta-studio.com")
         client = signed_in(alice, enforce_csrf_checks=True)
         first = client.get("/")
-        assert "gallery.client-domain.com" in html(first)  # the first workspace by name is the default
+        assert "gallery.client-domain.com" in text(first)  # the first workspace by name is the default
         assert 'id="workspace-select"' in html(first)
         token = first.cookies["csrftoken"].value
         switched = client.post(
@@ -173,9 +174,9 @@ class TestDomainList:
             {"workspace": studio.pk, "csrfmiddlewaretoken": token},
             follow=True,
         )
-        assert "photos.zeta-studio.com" in html(switched)
-        assert "gallery.client-domain.com" not in html(switched)
-        assert "photos.zeta-studio.com" in html(client.get("/"))  # kept in the session
+        assert "photos.zeta-studio.com" in text(switched)
+        assert "gallery.client-domain.com" not in text(switched)
+        assert "photos.zeta-studio.com" in text(client.get("/"))  # kept in the session
 
     def test_nobody_switches_into_a_workspace_they_are_not_in(self, charlie, acme):
         response = signed_in(charlie).post(reverse("workspaces:switch"), {"workspace": acme.pk})
@@ -600,7 +601,7 @@ class TestActions:
     def test_charlie_gets_404_for_alices_domain(self, charlie, gallery, name):
         response = signed_in(charlie).get(action_url(name, gallery))
         assert response.status_code == 404
-        assert "gallery.client-domain.com" not in html(response)
+        assert "gallery.client-domain.com" not in text(response)
 
     @pytest.mark.parametrize("name", ["check", "retry", "delete"])
     def test_charlie_gets_404_when_he_posts_to_alices_domain(self, charlie, gallery, name):
@@ -659,7 +660,7 @@ class TestActions:
         domain = DomainFactory(workspace=acme)
         client = signed_in(alice)
         assert client.get(detail_url(domain)).status_code == 200
-        assert domain.hostname in html(client.get("/"))
+        assert domain.hostname in text(client.get("/"))
 
 
 # --- Nothing is loaded from anywhere but the portal --------------------------------
