@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from domains.models import DomainStatus
 from domains.services.lifecycle import SYSTEM, domain_create, domain_transition
 from notifications import webhooks
-from notifications.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from notifications.models import DeliveryStatus, Event, WebhookAttempt, WebhookDelivery
 from notifications.tasks import email_endpoint_disabled
 from workspaces.roles import NotAllowed
 
@@ -259,9 +259,14 @@ def test_workers_racing_for_the_same_deliveries_send_each_of_them_once(alice, ac
     if connection.vendor == "sqlite":
         pytest.skip("the test database is in memory; test_worker_end_to_end races two processes on a SQLite file")
     endpoint = webhooks.endpoint_create(user=alice, workspace=acme, url=receiver.url, events=[])
-    for n in range(60):
-        domain_create(user=alice, workspace=acme, hostname=f"shop{n}.{HOST}")
-    ids = list(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True))
+    now = timezone.now()
+    events = Event.objects.bulk_create(
+        Event(workspace=acme, hostname=f"shop{n}.{HOST}", type="domain.active", payload={"n": n}) for n in range(60)
+    )
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now) for event in events
+    )
+    ids = [delivery.pk for delivery in deliveries]
     barrier = threading.Barrier(4)
 
     def worker() -> None:
