@@ -391,8 +391,9 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
             seconds=settings.CLOUDFRONT_PROVISIONING_GIVE_UP
         ):
             days = settings.CLOUDFRONT_PROVISIONING_GIVE_UP / 86400
-            detail = row.last_error or (f"the certificate is still {status}" if status else "no certificate was issued")
-            reason = f"HTTPS could not be set up within {days:g} days ({detail}). Press Retry to start over."
+            reason = (
+                f"HTTPS could not be set up within {days:g} days ({_give_up_detail(row)}). Press Retry to start over."
+            )
             row.problem = reason[:500]
             _save_problem(row)
             domain_fail(domain=domain, actor=SYSTEM, reason=reason)
@@ -445,6 +446,17 @@ def _announce_certificate(*, domain_id, certificate_status: str, status: str) ->
     domain_changed.send(
         Domain, domain=domain, event_type=certificate_event_type(certificate_status), previous_status=status
     )
+
+
+def _give_up_detail(row: CdnTenant) -> str:
+    """Why provisioning ended, in words for the tenant: CloudFront's own error (tenant ids, codes) stays with staff."""
+    if row.last_error.startswith(HostnameElsewhere.__name__):
+        return "another CloudFront distribution already serves this hostname; VE.AI support can help"
+    if row.last_error:
+        return "CloudFront kept refusing the setup; VE.AI support can see why"
+    if row.certificate_status:
+        return "the certificate was never issued"
+    return "no certificate was requested"
 
 
 def _save_problem(row: CdnTenant, *fields: str) -> None:

@@ -349,6 +349,23 @@ class TestFaults:
         assert cloudfront.tenant_for(HOST)["Name"] == "someone-else"
         assert refreshed(provisioning_domain).status == DomainStatus.PROVISIONING
 
+    def test_giving_up_on_a_hostname_another_tenant_serves_tells_the_tenant_without_cloudfronts_internals(
+        self, provisioning_domain, cloudfront, settings
+    ):
+        cloudfront._CreateDistributionTenant(
+            Name="someone-else", Domains=[{"Domain": HOST}], DistributionId="E1OTHER", Enabled=True
+        )
+        step()
+        with later(settings.CLOUDFRONT_PROVISIONING_GIVE_UP + 1):
+            step()
+
+        domain = refreshed(provisioning_domain)
+        reason = DomainEvent.objects.filter(domain=domain).first().reason
+        assert domain.status == DomainStatus.FAILED
+        assert "another CloudFront distribution already serves this hostname" in reason
+        tenant_id = cloudfront.tenant_for(HOST)["Id"]
+        assert tenant_id not in reason and "someone-else" not in reason and "HostnameElsewhere" not in reason
+
 
 class TestAfterwards:
     def test_suspension_disables_the_tenant_and_invalidates_its_cache_once(self, live, cloudfront, support):
