@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from domains.hostnames import to_unicode
+
 
 class Event(models.Model):
     """Something that happened to a domain, as integrations will be told it (kept EVENT_RETENTION_DAYS).
@@ -29,7 +31,7 @@ class Event(models.Model):
         indexes = [models.Index(fields=["domain", "-created_at"], name="notif_event_domain_recent")]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.hostname}"
+        return f"{self.type} {to_unicode(self.hostname)}"
 
     @property
     def message_id(self) -> str:

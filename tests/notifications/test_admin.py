@@ -49,5 +49,9 @@ def test_deliveries_are_found_by_their_events_unicode_hostname(admin_client, idn
     for event in Event.objects.all():
         WebhookDelivery.objects.create(endpoint=endpoint, event=event)
     rows = result_list(admin_client.get("/admin/notifications/webhookdelivery/", {"q": "bücher.de"}))
-    assert "fotos.xn--bcher-kva.de" in rows
+    assert "domain.created fotos.bücher.de" in visible(rows)  # the event column reads in Unicode too
     assert "gallery.client-domain.com" not in rows
+
+
+def test_an_event_names_its_hostname_in_unicode(idn_events):
+    assert str(Event.objects.get(hostname="fotos.xn--bcher-kva.de")) == "domain.created fotos.bücher.de"
