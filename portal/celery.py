@@ -4,7 +4,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import beat_init, celeryd_after_setup
+from celery.signals import beat_init, celeryd_after_setup, task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -40,3 +40,15 @@ def _log_worker_start(sender, **kwargs) -> None:
 @beat_init.connect
 def _log_beat_start(sender, **kwargs) -> None:
     logger.info("celery beat starting: %s scheduler=%s", _connections(), app.conf.beat_scheduler)
+
+
+@task_postrun.connect
+def _worker_heartbeat(sender=None, **kwargs) -> None:
+    """A worker finished a task (whatever its outcome): /healthz reports the worker alive.
+
+    Eager runs (tests, or a task called in the web process) are no worker's work."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from portal.health import record_worker_heartbeat  # Django's models are ready once tasks run, not at import
+
+    record_worker_heartbeat()

@@ -1,9 +1,16 @@
 """`/healthz`: is each thing the portal depends on answering?
 
-Checks the database, Redis (the Celery broker), the DynamoDB endpoint and the
-last beat tick. 200 when the first three answer, 503 otherwise; a beat that
-has not ticked recently is reported but does not fail the probe, because the
-portal still serves people without it.
+Checks the database, Redis (the Celery broker), the DynamoDB endpoint, the
+last beat tick and the last task a Celery worker finished. 200 when the first
+three answer, 503 otherwise; a beat that has not ticked recently, or no worker
+having finished a task recently, is reported but does not fail the probe,
+because the portal still serves people without them (domains just stop
+verifying). Beat's dispatcher sends a task every few seconds, so on a healthy
+system both stay fresh even when nobody is using the portal.
+
+Workers leave their heartbeat with `record_worker_heartbeat` (connected to
+`task_postrun` in portal/celery.py): one Redis SET at most every
+WORKER_HEARTBEAT_EVERY seconds per process, never failing the task.
 
 Anyone gets only `{"ok": true|false}`. The details (each dependency, its
 timing, its error, which table) are for support staff signed in, or for a
@@ -12,8 +19,9 @@ not empty): errors name hosts and endpoints the public has no business seeing.
 """
 
 import hmac
+import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
@@ -28,6 +36,35 @@ from domains.edge import store as edge_store
 from workspaces.roles import is_support_staff
 
 BEAT_STALE_AFTER = timedelta(minutes=2)
+WORKER_STALE_AFTER = timedelta(minutes=2)
+WORKER_HEARTBEAT_KEY = "health:worker:last_task"
+WORKER_HEARTBEAT_EVERY = 5.0  # seconds: far below WORKER_STALE_AFTER, so one write per many tasks
+
+logger = logging.getLogger(__name__)
+_last_heartbeat_write = float("-inf")  # this process's last write (time.monotonic())
+
+
+def _redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+
+def record_worker_heartbeat() -> None:
+    """Record in Redis that a worker has just finished a task, unless this process did so moments ago.
+
+    Never raises: a heartbeat that cannot be written must not fail the task it follows."""
+    global _last_heartbeat_write
+    now = time.monotonic()
+    if now - _last_heartbeat_write < WORKER_HEARTBEAT_EVERY:
+        return
+    _last_heartbeat_write = now  # also after a failure: a Redis that is down is not asked after every task
+    try:
+        client = _redis_client()
+        try:
+            client.set(WORKER_HEARTBEAT_KEY, timezone.now().isoformat())
+        finally:
+            client.close()
+    except Exception as error:
+        logger.debug("worker heartbeat not recorded: %s: %s", type(error).__name__, error)
 
 
 def _timed(check) -> dict:
@@ -46,7 +83,7 @@ def _database() -> dict:
 
 
 def _redis() -> dict:
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    client = _redis_client()
     try:
         client.ping()
     finally:
@@ -72,6 +109,17 @@ def _beat() -> dict:
     return {"last_tick": last.isoformat() if last else None, "fresh": fresh}
 
 
+def _worker() -> dict:
+    client = _redis_client()
+    try:
+        stored = client.get(WORKER_HEARTBEAT_KEY)
+    finally:
+        client.close()
+    last = datetime.fromisoformat(stored.decode()) if stored else None
+    fresh = last is not None and timezone.now() - last < WORKER_STALE_AFTER
+    return {"last_task": last.isoformat() if last else None, "fresh": fresh}
+
+
 def may_see_details(request) -> bool:
     """A probe with the HEALTHZ_TOKEN, or support staff signed in (never raises: the database may be down)."""
     token = settings.HEALTHZ_TOKEN
@@ -92,6 +140,7 @@ def healthz(request):
         "redis": _timed(_redis),
         "dynamodb": _timed(_dynamodb),
         "beat": _timed(_beat),
+        "worker": _timed(_worker),
     }
     healthy = all(checks[name]["ok"] for name in ("database", "redis", "dynamodb"))
     body = {"ok": healthy, "checks": checks} if may_see_details(request) else {"ok": healthy}
