@@ -4,11 +4,9 @@ import os
 import shlex
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from devstack.stack import PROCFILE, ROOT, Ports, Stack
+from devstack.stack import PROCFILE, ROOT, Ports, Stack, not_up_yet
 
 STARTING = "\n  VE.AI custom domains is starting; the processes' logs follow. Ctrl-C stops everything.\n"
 TRY_IT = """
@@ -32,19 +30,21 @@ TRY_IT = """
 """
 
 
-READY = "\n  Everything is up: /healthz is green after {seconds:.0f} s. Try it:\n"
+READY = "\n  Everything is up: /healthz is green, beat ticks and a worker runs tasks after {seconds:.0f} s. Try it:\n"
 
 
-def announce_when_up(healthz_url: str, text: str, *, started: float, timeout: float = 600.0, step: float = 1.0) -> bool:
-    """Print `text` again, with the time it took, once `healthz_url` answers 200 (the logs have scrolled it away)."""
+def announce_when_up(
+    healthz_url: str, text: str, *, token: str, started: float, timeout: float = 600.0, step: float = 1.0
+) -> bool:
+    """Print `text` again, with the time it took, once `healthz_url` answers 200 and its details (read with
+    `token`) show beat and a worker fresh: the logs have scrolled the block away, and a domain added before
+    a worker takes tasks would not verify yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(healthz_url, timeout=2):
-                print(READY.format(seconds=time.monotonic() - started) + text, flush=True)
-                return True
-        except (urllib.error.URLError, OSError):
-            time.sleep(step)
+        if not not_up_yet(healthz_url, token):
+            print(READY.format(seconds=time.monotonic() - started) + text, flush=True)
+            return True
+        time.sleep(step)
     return False
 
 
@@ -73,7 +73,8 @@ def main() -> None:
     )
     print(STARTING + try_it, flush=True)
     if os.fork() == 0:  # a watcher beside honcho: the block again once everything is up
-        up = announce_when_up(f"http://127.0.0.1:{stack.ports.web}/healthz", try_it, started=started)
+        token = stack.environment()["HEALTHZ_TOKEN"]
+        up = announce_when_up(stack.healthz_url, try_it, token=token, started=started)
         os._exit(0 if up else 1)
     env = stack.environment()
     os.chdir(ROOT)

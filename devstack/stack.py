@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -63,6 +64,10 @@ class Stack:
     edge_positive_ttl: float = 5.0
     edge_negative_ttl: float = 2.0
     extra_env: dict[str, str] = field(default_factory=dict)
+    # What the stack's own watchers send to read /healthz's details: yours if set, else random (never printed).
+    healthz_token: str = field(
+        default_factory=lambda: os.environ.get("HEALTHZ_TOKEN") or secrets.token_urlsafe(24), repr=False
+    )
 
     @property
     def edge_config_path(self) -> Path:
@@ -136,6 +141,7 @@ class Stack:
             "VE_SMTP_PORT": str(p.smtp),
             "VE_MAILBOX_PORT": str(p.mailbox),
             "VE_RECEIVER_PORT": str(p.receiver),
+            "HEALTHZ_TOKEN": self.healthz_token,
         }
         env.update(self.extra_env)
         return env
@@ -180,20 +186,42 @@ class Stack:
             start_new_session=True,
         )
 
+    @property
+    def healthz_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.web}/healthz"
+
     def wait_until_up(self, timeout: float = 90.0) -> None:
-        """Wait until the portal's /healthz reports every dependency up."""
+        """Wait until the portal's /healthz reports every dependency up, beat ticking and a worker at work."""
         deadline = time.monotonic() + timeout
+        token = self.environment()["HEALTHZ_TOKEN"]
         last = "no answer"
         while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.ports.web}/healthz", timeout=2):
-                    return
-            except urllib.error.HTTPError as error:
-                last = error.read().decode(errors="replace")
-            except OSError as error:
-                last = str(error)
+            last = not_up_yet(self.healthz_url, token)
+            if not last:
+                return
             time.sleep(0.5)
         raise TimeoutError(f"the stack did not come up within {timeout:.0f} s: {last}")
+
+
+AWAITED = {"beat": "beat to tick", "worker": "a worker to finish a task"}
+
+
+def not_up_yet(healthz_url: str, token: str) -> str:
+    """What the stack still waits for; "" once /healthz answers 200 and its details show beat and a worker fresh.
+
+    A 200 alone comes a few seconds before the worker takes tasks, and domains would not verify yet."""
+    request = urllib.request.Request(healthz_url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.read().decode(errors="replace")[:500] or f"HTTP {error.code}"
+    except (OSError, ValueError) as error:
+        return str(error) or type(error).__name__
+    if "checks" not in body:
+        return "no details from /healthz: does the portal run with this HEALTHZ_TOKEN?"
+    waiting = [what for name, what in AWAITED.items() if not body["checks"].get(name, {}).get("fresh")]
+    return f"waiting for {' and '.join(waiting)}" if waiting else ""
 
 
 def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
