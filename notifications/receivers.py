@@ -8,7 +8,7 @@ from django.dispatch import receiver
 
 from domains.api.serializers import DomainSerializer
 from domains.enqueue import enqueue_on_commit
-from domains.signals import domain_changed
+from domains.signals import DOMAIN_DELETED, domain_changed
 from notifications.email import EMAIL_TASK, email_kind
 from notifications.services import event_publish
 from notifications.webhooks import deliveries_fan_out
@@ -20,7 +20,7 @@ def record_domain_event(sender, *, domain, event_type: str, previous_status: str
     data["previous_status"] = previous_status or None
     event = event_publish(
         workspace_id=domain.workspace_id,
-        domain_id=None if event_type == "domain.deleted" else domain.pk,
+        domain_id=None if event_type == DOMAIN_DELETED else domain.pk,
         hostname=domain.hostname,
         event_type=event_type,
         data=data,

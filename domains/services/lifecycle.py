@@ -22,7 +22,7 @@ from domains.models import (
     Hostname,
     HostnameBlock,
 )
-from domains.signals import domain_changed
+from domains.signals import DOMAIN_CREATED, DOMAIN_DELETED, domain_changed, status_event_type
 from workspaces.models import Workspace
 from workspaces.roles import require_manager
 
@@ -102,7 +102,9 @@ def domain_transition(*, domain: Domain, to_status: DomainStatus, actor: Actor, 
             edge_change_record(domain=locked)
         if from_status != to_status:
             cdn_change_record(domain=locked, to_status=to_status)
-            domain_changed.send(Domain, domain=locked, event_type=f"domain.{to_status}", previous_status=from_status)
+            domain_changed.send(
+                Domain, domain=locked, event_type=status_event_type(to_status), previous_status=from_status
+            )
     return locked
 
 
@@ -158,7 +160,7 @@ def domain_create(*, user: AbstractBaseUser, workspace: Workspace, hostname: str
         event_record(
             domain=domain, actor=Actor.tenant(user), from_status="", to_status=DomainStatus.PENDING, reason="added"
         )
-        domain_changed.send(Domain, domain=domain, event_type="domain.created", previous_status="")
+        domain_changed.send(Domain, domain=domain, event_type=DOMAIN_CREATED, previous_status="")
         # Check at once: many tenants publish the record before adding the domain.
         enqueue_on_commit(CHECK_TASK, str(domain.pk), host=domain.hostname)
     return domain
@@ -228,7 +230,7 @@ def domain_delete(*, user: AbstractBaseUser, domain: Domain) -> None:
         if locked.edge_version:
             edge_change_record(domain=locked, deleted=True)
         cdn_change_record(domain=locked, deleted=True)
-        domain_changed.send(Domain, domain=locked, event_type="domain.deleted", previous_status=locked.status)
+        domain_changed.send(Domain, domain=locked, event_type=DOMAIN_DELETED, previous_status=locked.status)
         locked.delete()
 
 
