@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from notifications import services, webhooks
-from notifications.events import unknown_event_type_message, unknown_event_types
+from notifications.forms import WebhookEndpointForm
 from notifications.models import EmailPreference, WebhookDelivery, WebhookEndpoint
-from workspaces.roles import NotAllowed, can_manage, membership_of
+from workspaces.roles import NotAllowed, can_manage, membership_of, require_manager
 from workspaces.session import current_workspace
 
 
@@ -48,24 +48,27 @@ def webhooks_page(request):
     """The workspace's endpoints; POST adds one and the GET after it shows its secret once."""
     context = _webhook_context(request)
     if request.method == "POST":
-        events = [e.strip() for e in request.POST.get("events", "").replace(",", " ").split() if e.strip()]
-        unknown = unknown_event_types(events)
-        if unknown:
-            error = unknown_event_type_message(unknown[0])
-            return render(request, "notifications/webhooks.html", {**context, "error": error}, status=400)
+        form = WebhookEndpointForm(request.POST)
         try:
-            endpoint = webhooks.endpoint_create(
-                user=request.user,
-                workspace=context["workspace"],
-                url=request.POST.get("url", "").strip(),
-                events=events,
-                description=request.POST.get("description", "").strip()[:200],
-            )
-        except (NotAllowed, webhooks.WebhookRefused) as refusal:
-            status = 403 if isinstance(refusal, NotAllowed) else 400
-            return render(request, "notifications/webhooks.html", {**context, "error": str(refusal)}, status=status)
-        request.session[NEW_SECRET_SESSION] = {"id": str(endpoint.pk), "secret": endpoint.secret}
-        return redirect("notifications:webhooks")
+            # A member is refused whatever they typed, before the form would tell them what to fix.
+            require_manager(user=request.user, workspace=context["workspace"], action=webhooks.ACTION)
+            if form.is_valid():
+                endpoint = webhooks.endpoint_create(
+                    user=request.user,
+                    workspace=context["workspace"],
+                    url=form.cleaned_data["url"],
+                    events=form.cleaned_data["events"],
+                    description=form.cleaned_data["description"],
+                )
+                request.session[NEW_SECRET_SESSION] = {"id": str(endpoint.pk), "secret": endpoint.secret}
+                return redirect("notifications:webhooks")
+        except NotAllowed as refusal:
+            return render(request, "notifications/webhooks.html", {**context, "error": str(refusal)}, status=403)
+        except webhooks.WebhookRefused as refusal:
+            # The service owns the URL's rules; its reason belongs under the field that broke them.
+            form.add_error("url", str(refusal))
+        return render(request, "notifications/webhooks.html", {**context, "form": form}, status=400)
+    context["form"] = WebhookEndpointForm()
     shown = request.session.pop(NEW_SECRET_SESSION, None)
     if shown:
         context["new_secret"] = shown

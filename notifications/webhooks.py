@@ -34,7 +34,9 @@ DELIVER_TASK = "notifications.webhook_deliver"
 DISABLED_EMAIL_TASK = "notifications.email_endpoint_disabled"
 # Seconds to wait before each retry: about a day in all, then the delivery is given up.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
-DISABLED_REASON = "Failing for 5 days"
+# Why an endpoint is disabled, worded to follow "Disabled: " on the pages and to stand alone in the API's disabled_reason.
+DISABLED_REASON = "failing for 5 days"
+TURNED_OFF_REASON = "turned off by an owner or admin"
 ACTION = "manage its webhooks"
 # Results of a batch are written at least this often (seconds), so one slow receiver does not hold back the rest.
 RECORD_EVERY = 0.5
@@ -88,7 +90,7 @@ def endpoint_update(*, user: AbstractBaseUser, endpoint: WebhookEndpoint, **chan
             locked.description = changes["description"]
         if "enabled" in changes and changes["enabled"] != locked.enabled:
             locked.enabled = changes["enabled"]
-            locked.disabled_reason = "" if locked.enabled else "Disabled by a person"
+            locked.disabled_reason = "" if locked.enabled else TURNED_OFF_REASON
             locked.failing_since = None
         locked.save()
     return locked

@@ -1,5 +1,8 @@
-"""The webhooks pages in a real browser: an owner adds an endpoint (its secret once, with Copy), tests it against a
-real receiver on loopback, reads the delivery log, disables it and deletes it after confirming; a member only reads."""
+"""The webhooks pages in a real browser: an owner adds an endpoint by ticking event types (a refused URL keeps what
+she typed and ticked), sees its secret once (with Copy), tests it against a real receiver on loopback, reads the
+delivery log, disables it and deletes it after confirming; a member only reads."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -32,15 +35,43 @@ def assert_no_sideways_scroll_on_a_phone(page) -> None:
     page.set_viewport_size(original)
 
 
+def assert_events_in_two_columns_on_a_desktop_and_one_on_a_phone(page) -> None:
+    original = page.viewport_size
+    boxes = page.locator("input[name=events]")
+    for size, columns in ((DESKTOP, 2), (PHONE, 1)):
+        page.set_viewport_size(size)
+        lefts = {round(boxes.nth(i).bounding_box()["x"]) for i in range(boxes.count())}
+        assert len(lefts) == columns, f"{len(lefts)} columns of event types at {size['width']} px"
+    page.set_viewport_size(original)
+
+
 def test_alice_adds_an_endpoint_tests_it_reads_the_log_then_disables_and_deletes_it(portal, alice, acme, receiver):
     url = receiver.url.replace("/hooks", LONG_PATH)
     page = portal.page(alice)
     page.goto("/")
     page.get_by_role("link", name="Webhooks", exact=True).click()
     expect(page.get_by_role("heading", name="Webhooks", level=1)).to_be_visible()
-    page.get_by_label("URL").fill(url)
-    page.get_by_label("Events").fill("domain.active domain.failed")
+    # A URL carrying credentials first: refused under its field, with everything typed and ticked still there.
+    page.get_by_label("URL").fill(url.replace("://", "://crm:hunter2@"))
+    page.get_by_role("checkbox", name="Domain went live").check()
+    page.get_by_role("checkbox", name="Domain failed").check()
     page.get_by_label("Description").fill("CRM sync")
+    assert_events_in_two_columns_on_a_desktop_and_one_on_a_phone(page)
+    page.get_by_role("button", name="Add endpoint").click()
+
+    url_field = page.get_by_label("URL")
+    expect(url_field).to_have_attribute("aria-invalid", "true")
+    expect(url_field).to_have_accessible_description(re.compile("must not carry a user name or password"))
+    expect(page.get_by_role("checkbox", name="Domain went live")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Domain failed")).to_be_checked()
+    expect(page.locator("input[name=events]:checked")).to_have_count(2)
+    expect(page.get_by_label("Description")).to_have_value("CRM sync")
+    with portal.lock:
+        assert not WebhookEndpoint.objects.exists()
+    assert_no_sideways_scroll_on_a_phone(page)
+    portal.shoot(page, "webhooks-form-error")
+
+    url_field.fill(url)
     page.get_by_role("button", name="Add endpoint").click()
 
     secret = page.locator("#new-webhook-secret")
@@ -86,7 +117,7 @@ def test_alice_adds_an_endpoint_tests_it_reads_the_log_then_disables_and_deletes
     page.get_by_role("button", name="Disable").click()
     expect(page.get_by_role("status")).to_contain_text("disabled")
     expect(page.get_by_role("button", name="Enable")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("Disabled by a person · events")
+    expect(page.locator("main")).to_contain_text("Disabled: turned off by an owner or admin · events")
     expect(page.locator("main")).not_to_contain_text("Disabled: Disabled")
     with portal.lock:
         assert WebhookEndpoint.objects.get().enabled is False
@@ -133,9 +164,7 @@ def test_bob_a_member_reads_the_endpoints_and_their_log_without_any_button(porta
     page.goto("/notifications/webhooks/")
     expect(page.locator(".read-only-notice")).to_contain_text("owners and admins")
     expect(page.get_by_role("row").filter(has_text="CRM sync")).to_contain_text("Enabled")
-    expect(page.get_by_role("row").filter(has_text="example.com/old")).to_contain_text(
-        f"Disabled: {webhooks.DISABLED_REASON.lower()}"
-    )
+    expect(page.get_by_role("row").filter(has_text="example.com/old")).to_contain_text("Disabled: failing for 5 days")
     expect(page.locator("main").get_by_role("button")).to_have_count(0)
     expect(page.get_by_label("URL")).to_have_count(0)
     assert_no_sideways_scroll_on_a_phone(page)

@@ -108,7 +108,7 @@ def test_an_endpoint_failing_for_five_days_is_disabled_and_alice_is_emailed(
         deliver_all()
 
     endpoint.refresh_from_db()
-    assert not endpoint.enabled and endpoint.disabled_reason == "Failing for 5 days"
+    assert not endpoint.enabled and endpoint.disabled_reason == "failing for 5 days"
     email_endpoint_disabled(str(endpoint.pk))
     ((to, message),) = smtp_server.messages
     assert to == ["alice@example.com"] and message["Subject"] == f"Webhook endpoint disabled: {receiver.url}"
