@@ -35,7 +35,6 @@ DISABLED_EMAIL_TASK = "notifications.email_endpoint_disabled"
 # Seconds to wait before each retry: about a day in all, then the delivery is given up.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 # Why an endpoint is disabled, worded to follow "Disabled: " on the pages and to stand alone in the API's disabled_reason.
-DISABLED_REASON = "failing for 5 days"
 TURNED_OFF_REASON = "turned off by an owner or admin"
 ACTION = "manage its webhooks"
 # Results of a batch are written at least this often (seconds), so one slow receiver does not hold back the rest.
@@ -340,12 +339,17 @@ def _endpoint_clock(*, endpoint: WebhookEndpoint, outcomes: list[_Outcome], now)
         _endpoint_failed(endpoint=endpoint, now=now)
 
 
+def disabled_reason() -> str:
+    """The tail of "Disabled: …" for an endpoint the failure clock turned off."""
+    return f"failing for {settings.WEBHOOK_DISABLE_AFTER_DAYS} days"
+
+
 def _endpoint_failed(*, endpoint: WebhookEndpoint, now) -> None:
     if endpoint.failing_since is None:
         endpoint.failing_since = now
     elif endpoint.enabled and now - endpoint.failing_since >= timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS):
         endpoint.enabled = False
-        endpoint.disabled_reason = DISABLED_REASON
+        endpoint.disabled_reason = disabled_reason()
         logger.warning("webhook endpoint disabled", extra={"endpoint": str(endpoint.pk)})
         enqueue_on_commit(DISABLED_EMAIL_TASK, str(endpoint.pk))
     endpoint.save(update_fields=["failing_since", "enabled", "disabled_reason", "updated_at"])

@@ -158,7 +158,7 @@ def test_bob_a_member_reads_the_endpoints_and_their_log_without_any_button(porta
     )
     webhooks.delivery_attempt(delivery_id=delivery.pk)
     given_up = webhooks.endpoint_create(user=alice, workspace=acme, url="https://example.com/old", events=[])
-    WebhookEndpoint.objects.filter(pk=given_up.pk).update(enabled=False, disabled_reason=webhooks.DISABLED_REASON)
+    WebhookEndpoint.objects.filter(pk=given_up.pk).update(enabled=False, disabled_reason=webhooks.disabled_reason())
 
     page = portal.page(bob)
     page.goto("/notifications/webhooks/")

@@ -160,7 +160,8 @@ def test_the_form_offers_every_event_type_as_a_checkbox_with_a_plain_label(clien
     client.force_login(alice)
     page = client.get("/notifications/webhooks/")
     offered = [i["value"] for i in inputs_of(page).values() if i.get("name") == "events"]
-    assert sorted(offered) == sorted(EVENT_TYPES) and offered[0] == "domain.created" and offered[-1] == "webhook.test"
+    # Every type but webhook.test, which "Send a test event" delivers whatever the filter says.
+    assert sorted(offered) == sorted(set(EVENT_TYPES) - {"webhook.test"}) and offered[0] == "domain.created"
     assert "Domain went live" in page.content.decode() and ticked(page) == []
 
 
