@@ -49,10 +49,14 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = self._server(Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
+
+    def _server(self, handler) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        return server
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from notifications import http
-from tests.notifications.receivers import Received
+from tests.notifications.receivers import Receiver
 
 
 def post(url: str) -> http.Answer:
@@ -186,41 +186,22 @@ def _context_for(directory: Path, key, chain: bytes) -> ssl.SSLContext:
 
 
 @dataclass
-class TlsReceiver:
+class TlsReceiver(Receiver):
     """The loopback receiver over TLS; it notes the name each client asked for (SNI) and what was POSTed."""
 
-    context: ssl.SSLContext
-    status: int = 200
-    answer: bytes = b"ok"
-    delay: float = 0.0
-    location: str | None = None
-    received: list[Received] = field(default_factory=list)
+    context: ssl.SSLContext | None = None
     server_names: list[str | None] = field(default_factory=list)
 
-    def url(self, host: str = "localhost") -> str:
+    @property
+    def url(self) -> str:
+        return self.url_for("localhost")
+
+    def url_for(self, host: str) -> str:
         return f"https://{host}:{self.server.server_address[1]}/hooks"
 
-    def start(self) -> "TlsReceiver":
+    def _server(self, handler) -> ThreadingHTTPServer:
         receiver = self
         self.context.sni_callback = lambda _conn, name, _ctx: receiver.server_names.append(name)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                receiver.received.append(Received(self.path, dict(self.headers), self.rfile.read(length)))
-                time.sleep(receiver.delay)
-                self.send_response(receiver.status)
-                if receiver.location:
-                    self.send_header("Location", receiver.location)
-                self.send_header("Content-Length", str(len(receiver.answer)))
-                self.end_headers()
-                try:
-                    self.wfile.write(receiver.answer)
-                except OSError:
-                    pass
-
-            def log_message(self, *args):
-                pass
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
@@ -237,13 +218,7 @@ class TlsReceiver:
                     return  # a client that does not trust us hangs up here
                 super().finish_request(request, client_address)
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return Server(("127.0.0.1", 0), handler)
 
 
 @pytest.fixture
@@ -261,7 +236,7 @@ def tls_receivers():
     started = []
 
     def start(context: ssl.SSLContext) -> TlsReceiver:
-        started.append(TlsReceiver(context).start())
+        started.append(TlsReceiver(context=context).start())
         return started[-1]
 
     yield start
@@ -275,7 +250,7 @@ def test_a_receiver_with_a_trusted_certificate_for_the_urls_hostname_gets_the_po
     # The certificate names only "localhost", not 127.0.0.1: verified against the IP, the handshake would fail.
     receiver = tls_receivers(certificate_authority.server_context("localhost"))
 
-    answer = post(receiver.url("localhost"))
+    answer = post(receiver.url_for("localhost"))
 
     assert answer.status == 200 and answer.excerpt == "ok"
     (got,) = receiver.received
@@ -288,7 +263,7 @@ def test_the_same_certificate_does_not_pass_for_the_address_itself(certificate_a
     receiver = tls_receivers(certificate_authority.server_context("localhost"))
 
     with pytest.raises(http.DeliveryFailed, match="127.0.0.1's certificate was not accepted: IP address mismatch"):
-        post(receiver.url("127.0.0.1"))
+        post(receiver.url_for("127.0.0.1"))
     assert receiver.received == []
 
 
@@ -296,7 +271,7 @@ def test_a_self_signed_certificate_fails_clearly_and_nothing_is_sent(certificate
     receiver = tls_receivers(self_signed_context(tmp_path, "localhost"))
 
     with pytest.raises(http.DeliveryFailed, match="localhost's certificate was not accepted: self.signed certificate"):
-        post(receiver.url())
+        post(receiver.url)
     assert receiver.received == []
 
 
@@ -304,7 +279,7 @@ def test_a_certificate_for_another_name_fails_clearly_and_nothing_is_sent(certif
     receiver = tls_receivers(certificate_authority.server_context("hooks.example.com"))
 
     with pytest.raises(http.DeliveryFailed, match="localhost's certificate was not accepted: Hostname mismatch"):
-        post(receiver.url())
+        post(receiver.url)
     assert receiver.received == []
 
 
@@ -315,16 +290,16 @@ def test_without_a_bundle_only_the_systems_trust_store_counts(certificate_author
     with pytest.raises(
         http.DeliveryFailed, match="certificate was not accepted: self.signed certificate in certificate chain"
     ):
-        post(receiver.url())
+        post(receiver.url)
     assert receiver.received == []
 
 
 def test_over_tls_a_redirect_is_not_followed_and_a_few_kb_of_the_answer_are_kept(certificate_authority, tls_receivers):
     second = tls_receivers(certificate_authority.server_context("localhost"))
     receiver = tls_receivers(certificate_authority.server_context("localhost"))
-    receiver.status, receiver.location, receiver.answer = 302, second.url(), b"x" * 100_000
+    receiver.status, receiver.location, receiver.answer = 302, second.url, b"x" * 100_000
 
-    answer = post(receiver.url())
+    answer = post(receiver.url)
 
     assert answer.status == 302 and len(answer.excerpt) == 4096
     assert len(receiver.received) == 1 and second.received == []
@@ -337,7 +312,7 @@ def test_over_tls_a_slow_answer_is_given_up_on_time(certificate_authority, tls_r
 
     started = time.monotonic()
     with pytest.raises(http.DeliveryFailed, match="timed out"):
-        post(receiver.url())
+        post(receiver.url)
     assert time.monotonic() - started < 1.5
 
 
