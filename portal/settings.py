@@ -134,6 +134,8 @@ AXES_CLIENT_IP_CALLABLE = "portal.clients.client_address"
 # No "AXES: BEGIN" banner from every process at start.
 AXES_VERBOSE = False
 AXES_COOLOFF_MESSAGE = "Too many failed sign-ins for this account or from this address. Try again later."
+# A locked-out sign-in gets the site's own page (429) saying how long the pause lasts.
+AXES_LOCKOUT_CALLABLE = "portal.lockout.signin_locked_out"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -38,6 +38,8 @@ def test_an_account_is_locked_whichever_addresses_the_guesses_came_from(alice):
     response = sign_in("alice", PASSWORD, address="203.0.113.50")
 
     assert response.status_code == 429 and b"Too many failed sign-ins" in response.content
+    page = response.content.decode()
+    assert "<h1>Signing in is paused</h1>" in page and "Try again in 15 minutes." in page  # the site's page
 
 
 def test_an_address_is_locked_whichever_accounts_it_guessed(alice, bob):
