@@ -336,7 +336,8 @@ class DomainAdmin(HostnameAdminMixin, ReadOnlyAdmin):
 
     # --- actions: each through a service that records an event with the staff user ---
 
-    check_now = _staff_action(services.domain_check_by_staff, "Checked", "Check DNS now")
+    # Queued, like the web UI's: each domain's recent checks show the result within seconds.
+    check_now = _staff_action(services.domain_check_by_staff, "Queued a DNS check of", "Check DNS now")
     resync_to_edge = _staff_action(services.domain_resync_edge, "Resynced", "Resync to edge")
     reprovision = _staff_action(
         services.domain_reprovision, "Re-provisioned", "Re-provision HTTPS (CloudFront tenant and certificate)"

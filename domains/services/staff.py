@@ -14,13 +14,12 @@ from domains.errors import InvalidTransition
 from domains.models import (
     HOLDING_STATUSES,
     Domain,
-    DomainCheck,
     DomainStatus,
     EdgeOutbox,
     Hostname,
     HostnameBlock,
 )
-from domains.services.checks import domain_check_now
+from domains.services.checks import CheckQueued, domain_check_queue
 from domains.services.lifecycle import (
     BLOCKED_REASON,
     STAFF_PERMISSION,
@@ -143,21 +142,26 @@ def domain_resync_edge(*, staff_user: AbstractBaseUser, domain: Domain) -> EdgeO
     return row
 
 
-def domain_check_by_staff(*, staff_user: AbstractBaseUser, domain: Domain) -> DomainCheck:
-    """A support check now; leaves an event with the staff user even when the status stays."""
+def domain_check_by_staff(*, staff_user: AbstractBaseUser, domain: Domain) -> CheckQueued:
+    """A support check, queued like the web UI's (a selection of many never holds the admin's request).
+
+    Leaves an event with the staff user at once, whatever the check finds; a
+    status the check then changes is recorded with the same staff actor.
+    """
     _require_staff(staff_user)
-    before = domain.status
-    check = domain_check_now(user=staff_user, domain=domain)
-    after = Domain.objects.filter(pk=domain.pk).select_related("workspace").first()
-    if after is not None and after.status == before:
+    queued = domain_check_queue(user=staff_user, domain=domain)
+    with transaction.atomic():
+        current = Domain.objects.select_related("workspace").get(pk=domain.pk)
         event_record(
-            domain=after,
+            domain=current,
             actor=Actor.staff(staff_user),
-            from_status=before,
-            to_status=before,
-            reason=f"checked by support: {check.outcome}",
+            from_status=current.status,
+            to_status=current.status,
+            reason="DNS check requested by support"
+            if queued.queued
+            else "DNS check requested by support (one was under way)",
         )
-    return check
+    return queued
 
 
 def domain_reprovision(*, staff_user: AbstractBaseUser, domain: Domain) -> Domain:
