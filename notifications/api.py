@@ -87,13 +87,13 @@ READ = {"parameters": schema.WORKSPACE_PARAMETERS}
     create=extend_schema(
         summary="Add a webhook endpoint (its secret is shown once)",
         request=WebhookEndpointSerializer,
-        responses={201: WebhookEndpointCreatedSerializer, **schema.COMMON_WRITE},
+        responses={201: WebhookEndpointCreatedSerializer, **schema.COMMON_WRITE, **schema.WITH_BODY},
         **READ,
     ),
     partial_update=extend_schema(
         summary="Change a webhook endpoint (url, events, description, enabled)",
         request=WebhookEndpointSerializer,
-        responses={200: WebhookEndpointSerializer, **schema.COMMON_WRITE},
+        responses={200: WebhookEndpointSerializer, **schema.COMMON_WRITE, **schema.WITH_BODY},
         **READ,
     ),
     destroy=extend_schema(

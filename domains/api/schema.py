@@ -67,3 +67,6 @@ def e429(description: str = "Too many requests for this API key; see Retry-After
 # Every operation reads parameters and headers, so every one may answer 400 (a NUL byte, a bad cursor).
 COMMON_READ = {400: E400, 401: E401, 403: E403, 404: E404, 429: e429()}
 COMMON_WRITE = {400: E400, 401: E401, 403: E403, 404: E404, 429: e429()}
+# Operations that read a JSON body: one over DATA_UPLOAD_MAX_MEMORY_SIZE is refused before any view runs.
+E413 = error("request_too_large: the request body is larger than the API accepts.")
+WITH_BODY = {413: E413}

@@ -77,6 +77,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
             409: schema.E409,
             422: schema.E422,
             **schema.COMMON_WRITE,
+            **schema.WITH_BODY,
         },
     ),
     retrieve=extend_schema(
