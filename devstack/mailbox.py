@@ -1,6 +1,9 @@
 """`make run`'s mail server: SMTP on loopback keeping every message under var/mail/, and a small page to read them.
 
 python -m devstack.mailbox --smtp-port 1025 --port 8025 --dir var/mail
+
+GET / lists the mail, newest first; /<name> shows one message, /raw/<name> its .eml as sent;
+GET /messages.json is the listing for scripts and the end-to-end test.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import argparse
 import email
 import email.policy
 import html
+import json
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,7 +29,10 @@ class Keeper:
 
     async def handle_DATA(self, server, session, envelope):
         name = f"{time.time_ns()}.eml"
-        (self.directory / name).write_bytes(envelope.content)
+        # Written aside and renamed, so a reader never sees half a message.
+        partial = self.directory / f".{name}.partial"
+        partial.write_bytes(envelope.content)
+        partial.rename(self.directory / name)
         return "250 Message accepted for delivery"
 
 
@@ -37,7 +44,16 @@ def page_handler(directory: Path):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             files = sorted(directory.glob("*.eml"), reverse=True)
-            name = self.path.strip("/")
+            path = self.path.partition("?")[0]
+            if path == "/messages.json":
+                listing = [listed(f, read(f)) for f in files]
+                return self._send_bytes(200, json.dumps(listing).encode(), "application/json")
+            if path.startswith("/raw/"):
+                match = [f for f in files if f.name == path.removeprefix("/raw/")]
+                if not match:
+                    return self._send(404, "<p>No such message.</p>")
+                return self._send_bytes(200, match[0].read_bytes(), "message/rfc822")
+            name = path.strip("/")
             if name:
                 match = [f for f in files if f.name == name]
                 if not match:
@@ -59,9 +75,12 @@ def page_handler(directory: Path):
             return self._send(200, f"<h1>Local mailbox</h1><ul>{rows or '<li>No mail yet.</li>'}</ul>")
 
         def _send(self, status: int, body: str):
-            data = f"<!doctype html><meta charset='utf-8'><title>Mailbox</title>{body}".encode()
+            page = f"<!doctype html><meta charset='utf-8'><title>Mailbox</title>{body}".encode()
+            self._send_bytes(status, page, "text/html; charset=utf-8")
+
+        def _send_bytes(self, status: int, data: bytes, content_type: str):
             self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -70,6 +89,19 @@ def page_handler(directory: Path):
             pass
 
     return Handler
+
+
+def listed(path: Path, message) -> dict:
+    """One message in /messages.json: its headers, and where to read it (page) or fetch it as sent (raw)."""
+    return {
+        "name": path.name,
+        "subject": str(message["Subject"] or ""),
+        "from": str(message["From"] or ""),
+        "to": [str(address.addr_spec) for address in getattr(message["To"], "addresses", ())],
+        "date": str(message["Date"] or ""),
+        "page": f"/{path.name}",
+        "raw": f"/raw/{path.name}",
+    }
 
 
 def start(*, smtp_port: int, port: int, directory: Path) -> tuple[Controller, ThreadingHTTPServer]:
@@ -85,7 +117,10 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("var/mail"))
     args = parser.parse_args()
     controller, server = start(smtp_port=args.smtp_port, port=args.port, directory=args.dir)
-    print(f"mailbox: SMTP on 127.0.0.1:{args.smtp_port}, mail at http://127.0.0.1:{args.port}/", flush=True)
+    print(
+        f"mailbox: SMTP on 127.0.0.1:{args.smtp_port}, mail at http://127.0.0.1:{args.port}/ (JSON: /messages.json)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:

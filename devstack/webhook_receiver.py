@@ -4,7 +4,9 @@
 
 It knows the secrets the way a real integration would be told them: here it
 reads the portal's endpoints whose URL points at it (the local stack shares the
-database). GET / lists what arrived, newest first, and whether it verified.
+database). GET / lists what arrived, newest first, and whether it verified;
+GET /received.json is the same list for scripts and the end-to-end test. A delivery
+whose signature does not verify is answered 401 and still listed, marked unverified.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from notifications.signing import verify
@@ -30,16 +33,28 @@ def handler(secrets: Callable[[], list[str]], received: list[dict], lock: thread
             except Exception:  # noqa: BLE001 - a portal database not migrated yet knows no secrets
                 known = []
             ok = any(verify(secret=s, headers=headers, body=body, now=int(time.time())) for s in known)
-            try:
-                event_type = json.loads(body).get("type", "?")
-            except ValueError:
-                event_type = "?"
+            payload = parsed(body)
+            data = payload.get("data") if isinstance(payload, dict) else None
+            row = {
+                "id": self.headers.get("webhook-id"),
+                "type": str(payload.get("type", "?")) if isinstance(payload, dict) else "?",
+                "hostname": data.get("hostname") if isinstance(data, dict) else None,
+                "verified": ok,
+                "received_at": datetime.now(UTC).isoformat(),
+                "body": body,
+            }
             with lock:
-                received.insert(0, {"id": headers.get("webhook-id"), "type": event_type, "verified": ok, "body": body})
+                received.insert(0, row)
                 del received[200:]
             self._send(200 if ok else 401, b"ok" if ok else b"bad signature", "text/plain")
 
         def do_GET(self):
+            if self.path.partition("?")[0] == "/received.json":
+                with lock:
+                    listed = [
+                        {**{k: v for k, v in r.items() if k != "body"}, "payload": parsed(r["body"])} for r in received
+                    ]
+                return self._send(200, json.dumps(listed).encode(), "application/json")
             with lock:
                 rows = "".join(
                     f"<li>{'✓ verified' if r['verified'] else '✗ NOT verified'} <b>{html.escape(r['type'])}</b> "
@@ -60,6 +75,14 @@ def handler(secrets: Callable[[], list[str]], received: list[dict], lock: thread
             pass
 
     return Handler
+
+
+def parsed(body: bytes):
+    """The delivery's JSON body, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def serve(*, port: int, secrets: Callable[[], list[str]]) -> tuple[ThreadingHTTPServer, list[dict]]:
@@ -88,7 +111,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8026)
     args = parser.parse_args()
     server, _ = serve(port=args.port, secrets=portal_secrets(args.port))
-    print(f"webhook receiver: POST http://127.0.0.1:{args.port}/hooks, see http://127.0.0.1:{args.port}/", flush=True)
+    print(
+        f"webhook receiver: POST http://127.0.0.1:{args.port}/hooks, see http://127.0.0.1:{args.port}/ "
+        f"(JSON: /received.json)",
+        flush=True,
+    )
     server.serve_forever()
 
 
