@@ -69,6 +69,35 @@ class PortalSession:
         response.raise_for_status()
         return response.json()
 
+    def add_webhook(self, url: str) -> dict:
+        """A webhook endpoint for every event type; the answer carries its signing secret (shown only here)."""
+        response = self.http.post(
+            f"{self.base}/api/v1/webhooks/", json={"url": url}, headers=self._headers(), timeout=15
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"adding the webhook {url} failed: {response.status_code} {response.text}")
+        return response.json()
+
+
+def receiver_hooks_url(stack: Stack) -> str:
+    """Where the stack's demo webhook receiver takes deliveries (the URL the try-it block tells you to add)."""
+    return f"http://127.0.0.1:{stack.ports.receiver}/hooks"
+
+
+def webhooks_received(stack: Stack) -> list[dict]:
+    """What the demo receiver has been sent, newest first: type, hostname, verified, payload (its /received.json)."""
+    return _get_json(f"http://127.0.0.1:{stack.ports.receiver}/received.json")
+
+
+def mail_received(stack: Stack) -> list[dict]:
+    """The local mailbox's messages, newest first: subject, from, to, and page and raw links (its /messages.json)."""
+    return _get_json(f"http://127.0.0.1:{stack.ports.mailbox}/messages.json")
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
 
 def publish(stack: Stack, name: str, rtype: str, value: str) -> None:
     """What the tenant does at their DNS provider, on the stack's loopback DNS server:

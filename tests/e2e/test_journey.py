@@ -1,5 +1,6 @@
 """The whole journey through the real processes of `make run`: API → DNS → beat and worker → DynamoDB and the
-local CloudFront (a tenant, a certificate from pebble) → edge, over HTTP and HTTPS.
+local CloudFront (a tenant, a certificate from pebble) → edge, over HTTP and HTTPS, and the integration told:
+signed webhooks at the demo receiver, the "is live" e-mail in the local mailbox.
 
 Starts the Procfile under honcho on free ports with its own database, then
 does what a newcomer does. Nothing is called in-process.
@@ -14,10 +15,13 @@ import pytest
 from devstack.client import (
     PortalSession,
     free_ports,
+    mail_received,
     manage,
     publish,
+    receiver_hooks_url,
     through_edge,
     through_edge_https,
+    webhooks_received,
     workspace_public_id,
 )
 from devstack.stack import Stack, stop
@@ -28,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 EDGE_POSITIVE_TTL = 2.0  # host mode only; the stack's edge runs in shard mode
 # The edge's default shard_poll_seconds (edge_function/config.json): the journey keeps it.
 EDGE_POLL = json.loads((ROOT / "edge_function" / "config.json").read_text())["shard_poll_seconds"]
+HOSTNAME = "gallery.client-domain.com"
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +60,30 @@ def wait_for(condition, *, timeout: float, every: float = 0.5, what: str):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def test_a_domain_added_by_alice_goes_live_at_the_edge_and_stops_when_suspended(stack):
+def listening(read) -> bool:
+    """Whether `read` got an answer: False while its server is not listening yet."""
+    try:
+        read()
+    except OSError:
+        return False
+    return True
+
+
+def events_heard(stack, hostname: str) -> dict[str, bool]:
+    """Each event type the demo receiver got for `hostname`, and whether every delivery of it verified."""
+    heard: dict[str, bool] = {}
+    for delivery in webhooks_received(stack):
+        if delivery["hostname"] == hostname:
+            heard[delivery["type"]] = heard.get(delivery["type"], True) and delivery["verified"]
+    return heard
+
+
+def test_a_domain_added_by_alice_goes_live_at_the_edge_tells_her_integration_and_stops_when_suspended(stack):
     alice = PortalSession(stack, "alice", "ve-demo-2026")
+    # The demo receiver may still be starting (it loads Django); a delivery refused now would wait for a retry.
+    wait_for(lambda: listening(lambda: webhooks_received(stack)), timeout=30, what="the demo receiver")
+    webhook = alice.add_webhook(receiver_hooks_url(stack))
+    assert webhook["secret"].startswith("whsec_") and webhook["events"] == []  # every event type
     domain = alice.add_domain("gallery.client-domain.com")
     assert domain["status"] == "pending"
     assert through_edge(stack, "gallery.client-domain.com")[0] == 403  # CloudFront's own: no tenant holds it
@@ -82,6 +109,27 @@ def test_a_domain_added_by_alice_goes_live_at_the_edge_and_stops_when_suspended(
     assert page["forwarded_host"] == "gallery.client-domain.com"
     assert page["workspace_id_headers"] == [acme]
     assert through_edge_https(stack, "gallery.client-domain.com")[1]["workspace_id"] == acme
+
+    # …and her integration heard about it: each event signed with the endpoint's secret, verified by the receiver.
+    served_at = time.monotonic()
+    expected = ["domain.created", "domain.active"]
+    if stack.environment().get("CLOUDFRONT_DISTRIBUTION_ID"):
+        expected.insert(1, "domain.provisioning")  # a tenant and a certificate before it is active
+    heard = wait_for(
+        lambda: (h := events_heard(stack, HOSTNAME)).keys() >= set(expected) and h,
+        timeout=30,
+        what=f"the demo receiver to hear {', '.join(expected)}",
+    )
+    assert {event: heard[event] for event in expected} == dict.fromkeys(expected, True)
+    assert all(heard.values()), f"a delivery the receiver could not verify: {heard}"
+    # And alice has the e-mail, in the local mailbox.
+    (live,) = wait_for(
+        lambda: [m for m in mail_received(stack) if m["subject"] == f"{HOSTNAME} is live"],
+        timeout=30,
+        what="alice's 'is live' e-mail in the mailbox",
+    )
+    assert live["to"] == ["alice@example.com"]
+    print(f"served -> webhooks verified and e-mail in the mailbox: {time.monotonic() - served_at:.1f} s more")
 
     manage(
         stack,
