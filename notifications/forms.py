@@ -2,26 +2,7 @@
 
 from django import forms
 
-from notifications.events import EVENT_TYPES, WEBHOOK_TEST
-
-# What each event type means to a person; the page shows the type itself next to it for whoever writes the receiver.
-EVENT_LABELS = {
-    "domain.created": "Domain added",
-    "domain.pending": "Domain waiting for its DNS records",
-    "domain.provisioning": "Setting up HTTPS",
-    "domain.active": "Domain went live",
-    "domain.misconfigured": "Domain broke (grace period started)",
-    "domain.failed": "Domain failed",
-    "domain.suspended": "Domain suspended by support",
-    "domain.deleted": "Domain deleted",
-    "domain.certificate.pending_validation": "Certificate waiting for validation",
-    "domain.certificate.issued": "Certificate issued",
-    "domain.certificate.inactive": "Certificate no longer in use",
-    "domain.certificate.expired": "Certificate expired",
-    "domain.certificate.validation_timed_out": "Certificate validation timed out",
-    "domain.certificate.revoked": "Certificate revoked",
-    "domain.certificate.failed": "Certificate could not be issued",
-}
+from notifications.events import EVENT_TYPES, WEBHOOK_TEST, event_label
 
 CERTIFICATE_PREFIX = "domain.certificate."
 
@@ -38,7 +19,7 @@ def _event_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     groups: dict[str, list[tuple[str, str]]] = {"Domain lifecycle": [], "Certificate": []}
     for event_type in (t for t in EVENT_TYPES if t != WEBHOOK_TEST):
         # A type added to the catalogue before it has a label still shows, named by its type.
-        groups[_group_of(event_type)].append((event_type, EVENT_LABELS.get(event_type, event_type)))
+        groups[_group_of(event_type)].append((event_type, event_label(event_type)))
     return [(group, choices) for group, choices in groups.items() if choices]
 
 
