@@ -11,18 +11,20 @@ from devstack.stack import PROCFILE, ROOT, Ports, Stack, not_up_yet
 STARTING = "\n  VE.AI custom domains is starting; the processes' logs follow. Ctrl-C stops everything.\n"
 TRY_IT = """
   1. Sign in:       http://127.0.0.1:{web}/   as alice / ve-demo-2026   (bob: read-only member; charlie: another workspace)
-  2. Add a domain:  gallery.client-domain.com  — its page shows the CNAME target to publish
-  3. Publish it on the local DNS:
+  2. Add a webhook: http://127.0.0.1:{receiver}/hooks  under Webhooks, no type ticked: every event (the demo receiver)
+  3. Add a domain:  gallery.client-domain.com  — its page shows the CNAME target to publish
+  4. Publish it on the local DNS:
        {devdns_add}
-  4. Watch the page turn Active within about 10 s while it is open (every 15 s when closed; or press "Check now"),
-     then live over HTTPS about 10-20 s after the record
-  5. Request it through the local CloudFront:
+  5. Watch the page turn "Setting up HTTPS" within about 10 s while it is open (every 15 s when closed; or press
+     "Check now"), then Active, live over HTTPS, about 10-20 s after the record (about 20 s when published
+     right after adding: checks stay 15 s apart)
+  6. Request it through the local CloudFront:
        curl -H 'Host: gallery.client-domain.com' http://127.0.0.1:{edge}/
      and over HTTPS, once its certificate is issued (pebble, the local ACME CA; trust {ca_file}):
        curl --cacert {ca_file} https://gallery.client-domain.com:{edge_tls}/ --resolve gallery.client-domain.com:{edge_tls}:127.0.0.1
-  6. …and your integration heard about it: add http://127.0.0.1:{receiver}/hooks under Webhooks (before step 4),
-     then see http://127.0.0.1:{receiver}/ (the demo receiver verifies each signature)
-  Mail (alice's "is live" e-mail): http://127.0.0.1:{mailbox}/  (kept under var/mail/)
+  7. …and your integration heard about it: http://127.0.0.1:{receiver}/ lists domain.created, domain.provisioning
+     and domain.active, each signature verified with the endpoint's secret (JSON: /received.json)
+  Mail (alice's "gallery.client-domain.com is live"): http://127.0.0.1:{mailbox}/  (JSON: /messages.json; kept under var/mail/)
   Admin (support staff): http://127.0.0.1:{web}/admin/  as support / ve-demo-2026
   API docs:              http://127.0.0.1:{web}/api/docs/
   Health:                http://127.0.0.1:{web}/healthz

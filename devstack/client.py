@@ -69,6 +69,12 @@ class PortalSession:
         response.raise_for_status()
         return response.json()
 
+    def watch(self, domain_id: str) -> str:
+        """The domain's status as its open page asks for it (every 3 s), which makes a pending domain's check due."""
+        response = self.http.get(f"{self.base}/domains/{domain_id}/status/", timeout=10)
+        response.raise_for_status()
+        return response.json()["status"]
+
     def add_webhook(self, url: str) -> dict:
         """A webhook endpoint for every event type; the answer carries its signing secret (shown only here)."""
         response = self.http.post(

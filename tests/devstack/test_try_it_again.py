@@ -117,4 +117,4 @@ def test_the_readme_and_the_block_name_the_waiting_times_the_stack_has(settings)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"it asks every {POLL_INTERVAL_MS // 1000} s" in readme
     assert f"beat dispatches due checks every {settings.DOMAIN_CHECK_DISPATCH_PERIOD:.0f} s" in readme
-    assert "Active within about 10 s" in readme and "Active within about 10 s" in TRY_IT
+    assert '"Setting up HTTPS" within about 10 s' in readme and '"Setting up HTTPS" within about 10 s' in TRY_IT
