@@ -269,6 +269,8 @@ def make_handler(clock, aws_fake_credentials) -> Callable[..., EdgeHandler]:
                 "ttl_jitter": 0.0,
                 "connect_timeout_seconds": 0.5,
                 "read_timeout_seconds": 2.0,
+                # Room for a loaded CI machine's moto; the tests of the budget itself set theirs.
+                "lookup_budget_seconds": 5.0,
                 **overrides,
             }
         )
