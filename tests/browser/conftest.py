@@ -117,7 +117,6 @@ def portal(live_server, browser, dns_server, settings, monkeypatch) -> Iterator[
     settings.DNS_NAMESERVER_PORT = dns_server.port
     settings.DNS_TIMEOUT = 0.3
     settings.DNS_ALLOW_PRIVATE_NAMESERVERS = True  # devdns is on loopback
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     get_checker.cache_clear()
     # The customer's zone exists, so a record not yet published is a definitive NXDOMAIN.
     dns_server.add(f"www.{ZONE}", "A", "192.0.2.1")

@@ -23,12 +23,6 @@ from workspaces.models import Role
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The cast's passwords hash in microseconds; these tests are about pages, not hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def detail_url(domain):
     return reverse("domains:detail", kwargs={"domain_id": domain.pk})
 

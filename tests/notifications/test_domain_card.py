@@ -21,11 +21,6 @@ from tests.factories import DomainFactory
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def announce(domain, event_type: str, *, ago: timedelta = timedelta(minutes=5)) -> Event:
     """An event as the outbox receiver leaves it, `ago` in the past."""
     return Event.objects.create(
