@@ -222,6 +222,8 @@ LIVE_PARTS = {
     "events": "domains/_events.html",
     "records_intro": "domains/_records_intro.html",
     "records_tips": "domains/_records_tips.html",
+    # What was announced (the notifications app's card): a status change adds an event and its deliveries.
+    "notifications": "domains/_notifications.html",
 }
 
 

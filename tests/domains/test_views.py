@@ -360,7 +360,7 @@ class TestStatus:
     def test_the_status_endpoint_renders_every_status_dependent_part(self, alice, gallery):
         client = signed_in(alice)
         pending = client.get(action_url("status", gallery)).json()["parts"]
-        assert set(pending) == {"status", "meta", "events", "records_intro", "records_tips"}
+        assert set(pending) == {"status", "meta", "events", "records_intro", "records_tips", "notifications"}
         assert "create this record" in pending["records_intro"]
         Domain.objects.filter(pk=gallery.pk).update(status=DomainStatus.ACTIVE)
         active = client.get(action_url("status", gallery)).json()["parts"]
@@ -369,6 +369,12 @@ class TestStatus:
         page = html(client.get(detail_url(gallery)))
         for key in pending:
             assert f'data-live-part="{key}"' in page
+
+    def test_the_notifications_card_is_a_live_part_that_shows_a_new_status_event(self, alice, gallery):
+        client = signed_in(alice)
+        assert "Domain went live" not in client.get(action_url("status", gallery)).json()["parts"]["notifications"]
+        services.domain_transition(domain=gallery, to_status=DomainStatus.ACTIVE, actor=services.SYSTEM, reason="ok")
+        assert "Domain went live" in client.get(action_url("status", gallery)).json()["parts"]["notifications"]
 
     def test_the_added_message_is_bound_to_the_pending_status(self, alice, acme):
         response = signed_in(alice).post(reverse("domains:add"), {"hostname": "new.client-domain.com"}, follow=True)
