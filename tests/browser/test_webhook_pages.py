@@ -96,6 +96,8 @@ def test_alice_adds_an_endpoint_tests_it_reads_the_log_then_disables_and_deletes
     expect(row).to_contain_text("Enabled")
 
     row.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="CRM sync", level=1)).to_be_visible()  # its name leads, the URL follows
+    expect(page.locator(".endpoint-url")).to_have_text(url)
     page.get_by_role("button", name="Send a test event").click()
     expect(page.get_by_role("status")).to_contain_text("A webhook.test event is on its way.")
     expect(page.locator(".delivery")).to_contain_text("Pending")
