@@ -35,7 +35,7 @@ from domains.models import Domain, DomainCheck, DomainStatus
 from workspaces.models import Workspace
 from workspaces.roles import NotAllowed, can_manage, membership_of, require_manager
 from workspaces.selectors import workspaces_for_user
-from workspaces.session import current_workspace, switch_workspace
+from workspaces.session import acting_workspace, current_workspace, switch_workspace
 
 # How often an open domain page asks for its status while it is still changing.
 POLL_INTERVAL_MS = 3000
@@ -178,9 +178,7 @@ def domain_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @shows_refusals
 def domain_add(request: HttpRequest) -> HttpResponse:
-    workspace = current_workspace(request)
-    if workspace is None:
-        raise Http404("You are not a member of any workspace.")
+    workspace = acting_workspace(request)
     _require_manager(request, workspace)
     form = DomainAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -10,7 +9,7 @@ from notifications import services, webhooks
 from notifications.forms import WebhookEndpointForm
 from notifications.models import EmailPreference, WebhookDelivery, WebhookEndpoint
 from workspaces.roles import NotAllowed, can_manage, membership_of, require_manager
-from workspaces.session import current_workspace
+from workspaces.session import acting_workspace
 
 
 @login_required
@@ -32,9 +31,7 @@ NEW_SECRET_SESSION = "new_webhook_secret"
 
 
 def _webhook_context(request) -> dict:
-    workspace = current_workspace(request)
-    if workspace is None:
-        raise Http404("You are not a member of any workspace.")
+    workspace = acting_workspace(request)
     return {
         "workspace": workspace,
         "can_manage": can_manage(membership_of(user=request.user, workspace=workspace)),

@@ -4,7 +4,7 @@ A person in several workspaces picks one with the switcher; until they do
 (or when the one remembered is no longer theirs) it is the first by name.
 """
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from workspaces.models import Workspace
 from workspaces.selectors import workspaces_for_user
@@ -22,6 +22,14 @@ def current_workspace(request: HttpRequest) -> Workspace | None:
         if workspace.pk == remembered:
             return workspace
     return workspaces[0]
+
+
+def acting_workspace(request: HttpRequest) -> Workspace:
+    """current_workspace for a page that needs one: a 404 for a person who belongs to none."""
+    workspace = current_workspace(request)
+    if workspace is None:
+        raise Http404("You are not a member of any workspace.")
+    return workspace
 
 
 def switch_workspace(request: HttpRequest, workspace_id: int | str) -> Workspace | None:

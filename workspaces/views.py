@@ -11,7 +11,7 @@ from workspaces.models import ApiKey
 from workspaces.roles import NotAllowed, can_manage, membership_of
 from workspaces.selectors import api_keys_for, members_of
 from workspaces.services import api_key_create, api_key_revoke
-from workspaces.session import current_workspace, switch_workspace
+from workspaces.session import acting_workspace, switch_workspace
 
 
 @login_required
@@ -26,9 +26,7 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
 
 
 def _context(request: HttpRequest) -> dict:
-    workspace = current_workspace(request)
-    if workspace is None:
-        raise Http404("You are not a member of any workspace.")
+    workspace = acting_workspace(request)
     return {
         "workspace": workspace,
         "can_manage": can_manage(membership_of(user=request.user, workspace=workspace)),
