@@ -14,10 +14,12 @@ import email.policy
 import html
 import json
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+
+from devstack.pages import QuietHandler
 
 
 class Keeper:
@@ -41,18 +43,18 @@ def read(path: Path):
 
 
 def page_handler(directory: Path):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self):
             files = sorted(directory.glob("*.eml"), reverse=True)
             path = self.path.partition("?")[0]
             if path == "/messages.json":
                 listing = [listed(f, read(f)) for f in files]
-                return self._send_bytes(200, json.dumps(listing).encode(), "application/json")
+                return self.send_body(200, json.dumps(listing).encode(), "application/json")
             if path.startswith("/raw/"):
                 match = [f for f in files if f.name == path.removeprefix("/raw/")]
                 if not match:
                     return self._send(404, "<p>No such message.</p>")
-                return self._send_bytes(200, match[0].read_bytes(), "message/rfc822")
+                return self.send_body(200, match[0].read_bytes(), "message/rfc822")
             name = path.strip("/")
             if name:
                 match = [f for f in files if f.name == name]
@@ -76,17 +78,7 @@ def page_handler(directory: Path):
 
         def _send(self, status: int, body: str):
             page = f"<!doctype html><meta charset='utf-8'><title>Mailbox</title>{body}".encode()
-            self._send_bytes(status, page, "text/html; charset=utf-8")
-
-        def _send_bytes(self, status: int, data: bytes, content_type: str):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
+            self.send_body(status, page, "text/html; charset=utf-8")
 
     return Handler
 

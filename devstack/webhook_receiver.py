@@ -18,13 +18,14 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
+from devstack.pages import QuietHandler
 from notifications.signing import verify
 
 
 def handler(secrets: Callable[[], list[str]], received: list[dict], lock: threading.Lock):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self):
             body = self.rfile.read(min(int(self.headers.get("Content-Length") or 0), 1_000_000))
             headers = dict(self.headers)
@@ -46,7 +47,7 @@ def handler(secrets: Callable[[], list[str]], received: list[dict], lock: thread
             with lock:
                 received.insert(0, row)
                 del received[200:]
-            self._send(200 if ok else 401, b"ok" if ok else b"bad signature", "text/plain")
+            self.send_body(200 if ok else 401, b"ok" if ok else b"bad signature", "text/plain")
 
         def do_GET(self):
             if self.path.partition("?")[0] == "/received.json":
@@ -54,7 +55,7 @@ def handler(secrets: Callable[[], list[str]], received: list[dict], lock: thread
                     listed = [
                         {**{k: v for k, v in r.items() if k != "body"}, "payload": parsed(r["body"])} for r in received
                     ]
-                return self._send(200, json.dumps(listed).encode(), "application/json")
+                return self.send_body(200, json.dumps(listed).encode(), "application/json")
             with lock:
                 rows = "".join(
                     f"<li>{'✓ verified' if r['verified'] else '✗ NOT verified'} <b>{html.escape(r['type'])}</b> "
@@ -62,17 +63,7 @@ def handler(secrets: Callable[[], list[str]], received: list[dict], lock: thread
                     for r in received
                 )
             page = f"<!doctype html><meta charset='utf-8'><title>Webhooks received</title><h1>Webhooks received</h1><ul>{rows or '<li>Nothing yet.</li>'}</ul>"
-            self._send(200, page.encode(), "text/html; charset=utf-8")
-
-        def _send(self, status: int, data: bytes, content_type: str):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
+            self.send_body(200, page.encode(), "text/html; charset=utf-8")
 
     return Handler
 
