@@ -373,20 +373,14 @@ def _next_attempt(row: CdnTenant, domain: Domain | None, now: datetime) -> datet
 def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
     """Move the domain as its tenant's state says (under the hostname's, the domain's and the row's locks)."""
     status = row.certificate_status
+    bad = status in ISSUANCE_FAILED or status in NO_LONGER_VALID
     if domain.status == DomainStatus.PROVISIONING:
-        if status in ISSUANCE_FAILED or status in NO_LONGER_VALID:
+        if bad:
             row.problem = problem_text(status)
             _save_problem(row)
             domain_fail(domain=domain, actor=SYSTEM, reason=row.problem)
         elif row.is_live and _edge_serving(domain):
-            domain.status = DomainStatus.ACTIVE
-            domain_transition(
-                domain=domain,
-                to_status=DomainStatus.ACTIVE,
-                actor=SYSTEM,
-                reason=LIVE_REASON,
-                next_check_at=next_check_at(domain, now=now, transient=False),
-            )
+            _activate(domain, reason=LIVE_REASON, now=now)
         elif row.provisioning_since and now >= row.provisioning_since + timedelta(
             seconds=settings.CLOUDFRONT_PROVISIONING_GIVE_UP
         ):
@@ -400,7 +394,7 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
         return
     if domain.status not in (DomainStatus.ACTIVE, DomainStatus.MISCONFIGURED):
         return
-    if (status in NO_LONGER_VALID or status in ISSUANCE_FAILED) and not row.problem:
+    if bad and not row.problem:
         # The certificate went bad under a served domain: misconfigured (the grace starts), and ask for a new one.
         row.problem = problem_text(status)
         row.request_certificate = True
@@ -415,7 +409,7 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
                 grace_until=now + timedelta(seconds=settings.DOMAIN_GRACE_PERIOD),
                 next_check_at=now + timedelta(seconds=settings.DOMAIN_PENDING_FAST_INTERVAL),
             )
-    elif (status in NO_LONGER_VALID or status in ISSUANCE_FAILED) and row.problem != problem_text(status):
+    elif bad and row.problem != problem_text(status):
         # Another problem before the first was solved (say, the new certificate failed): people read the current one.
         row.problem = problem_text(status)
         row.request_certificate = row.request_certificate or status in NO_LONGER_VALID  # as its text says
@@ -424,15 +418,20 @@ def _apply_to_domain(row: CdnTenant, domain: Domain, now: datetime) -> None:
         row.problem = ""
         _save_problem(row)
         if domain.status == DomainStatus.MISCONFIGURED and domain.last_check_outcome == CheckOutcome.VERIFIED:
-            domain.status = DomainStatus.ACTIVE
-            domain_transition(
-                domain=domain,
-                to_status=DomainStatus.ACTIVE,
-                actor=SYSTEM,
-                reason=VALID_AGAIN_REASON,
-                grace_until=None,
-                next_check_at=next_check_at(domain, now=now, transient=False),
-            )
+            _activate(domain, reason=VALID_AGAIN_REASON, now=now, grace_until=None)
+
+
+def _activate(domain: Domain, *, reason: str, now: datetime, **fields) -> None:
+    """Live over HTTPS: → active, with the recheck of an active domain."""
+    domain.status = DomainStatus.ACTIVE
+    domain_transition(
+        domain=domain,
+        to_status=DomainStatus.ACTIVE,
+        actor=SYSTEM,
+        reason=reason,
+        next_check_at=next_check_at(domain, now=now, transient=False),
+        **fields,
+    )
 
 
 def _announce_certificate(*, domain_id, certificate_status: str, status: str) -> None:
